@@ -1,0 +1,133 @@
+#include "core/llg.h"
+
+#include "core/error.h"
+
+#include <cmath>
+
+namespace mlspin {
+
+LLGScheme parse_llg_scheme(const std::string &name)
+{
+  if (name == "sib") return LLGScheme::SemiImplicitB;
+  if (name == "depondt") return LLGScheme::DepondtMertens;
+  if (name == "heun") return LLGScheme::Heun;
+  throw Error("unknown integrator '" + name + "': use sib, depondt or heun");
+}
+
+LLGForm parse_llg_form(const std::string &name)
+{
+  if (name == "gilbert") return LLGForm::Gilbert;
+  if (name == "ll") return LLGForm::LandauLifshitz;
+  throw Error("unknown LLG form '" + name + "': use gilbert or ll");
+}
+
+std::string to_string(LLGScheme scheme)
+{
+  switch (scheme) {
+    case LLGScheme::SemiImplicitB: return "sib";
+    case LLGScheme::DepondtMertens: return "depondt";
+    case LLGScheme::Heun: return "heun";
+  }
+  return "?";
+}
+
+Vec3 llg_rotation_vector(const Vec3 &s, const Vec3 &w, const LLGSettings &settings)
+{
+  const double a = settings.alpha;
+  const Vec3 omega = w + a * cross(s, w);
+  return settings.form == LLGForm::Gilbert ? (1.0 / (1.0 + a * a)) * omega : omega;
+}
+
+Vec3 cayley_rotate(const Vec3 &s, const Vec3 &h)
+{
+  // solve x - h x x = b with b = s + h x s:  x = (b + h x b + (h.b) h) / (1 + h.h)
+  const Vec3 b = s + cross(h, s);
+  return (1.0 / (1.0 + dot(h, h))) * (b + cross(h, b) + dot(h, b) * h);
+}
+
+Vec3 exact_rotate(const Vec3 &s, const Vec3 &omega, double dt)
+{
+  const double rate = norm(omega);
+  const double angle = rate * dt;
+  if (angle == 0.0) return s;
+  const Vec3 n = (1.0 / rate) * omega;
+  const double c = std::cos(angle), sn = std::sin(angle);
+  return c * s + sn * cross(n, s) + ((1.0 - c) * dot(n, s)) * n;
+}
+
+namespace {
+
+  class SemiImplicitB : public LLGIntegrator {
+   public:
+    using LLGIntegrator::LLGIntegrator;
+    void step(std::vector<Vec3> &s, const std::vector<Vec3> &w_start, const std::vector<Vec3> &noise,
+              double dt, const FieldFunction &fields) override
+    {
+      const size_t n = s.size();
+      stage_s_.resize(n);
+      for (size_t i = 0; i < n; ++i) {
+        const Vec3 predicted = cayley_rotate(s[i], (0.5 * dt) * omega(s[i], w_start[i], noise, i));
+        stage_s_[i] = normalized(0.5 * (s[i] + predicted));
+      }
+      fields(stage_s_, stage_w_);
+      for (size_t i = 0; i < n; ++i)
+        s[i] = cayley_rotate(s[i], (0.5 * dt) * omega(stage_s_[i], stage_w_[i], noise, i));
+    }
+  };
+
+  class DepondtMertens : public LLGIntegrator {
+   public:
+    using LLGIntegrator::LLGIntegrator;
+    void step(std::vector<Vec3> &s, const std::vector<Vec3> &w_start, const std::vector<Vec3> &noise,
+              double dt, const FieldFunction &fields) override
+    {
+      const size_t n = s.size();
+      stage_s_.resize(n);
+      omega_start_.resize(n);
+      for (size_t i = 0; i < n; ++i) {
+        omega_start_[i] = omega(s[i], w_start[i], noise, i);
+        stage_s_[i] = exact_rotate(s[i], omega_start_[i], dt);
+      }
+      fields(stage_s_, stage_w_);
+      for (size_t i = 0; i < n; ++i) {
+        const Vec3 mean = 0.5 * (omega_start_[i] + omega(stage_s_[i], stage_w_[i], noise, i));
+        s[i] = exact_rotate(s[i], mean, dt);
+      }
+    }
+  };
+
+  class Heun : public LLGIntegrator {
+   public:
+    using LLGIntegrator::LLGIntegrator;
+    void step(std::vector<Vec3> &s, const std::vector<Vec3> &w_start, const std::vector<Vec3> &noise,
+              double dt, const FieldFunction &fields) override
+    {
+      const size_t n = s.size();
+      stage_s_.resize(n);
+      omega_start_.resize(n);    // holds ds/dt at s_n
+      for (size_t i = 0; i < n; ++i) {
+        omega_start_[i] = cross(omega(s[i], w_start[i], noise, i), s[i]);
+        stage_s_[i] = normalized(s[i] + dt * omega_start_[i]);
+      }
+      fields(stage_s_, stage_w_);
+      for (size_t i = 0; i < n; ++i) {
+        const Vec3 rate_end = cross(omega(stage_s_[i], stage_w_[i], noise, i), stage_s_[i]);
+        s[i] = normalized(s[i] + (0.5 * dt) * (omega_start_[i] + rate_end));
+      }
+    }
+  };
+
+}    // namespace
+
+std::unique_ptr<LLGIntegrator> make_llg_integrator(LLGScheme scheme, const LLGSettings &settings)
+{
+  if (!(settings.alpha >= 0.0)) throw Error("damping alpha must be >= 0");
+  switch (scheme) {
+    case LLGScheme::SemiImplicitB: return std::make_unique<SemiImplicitB>(settings);
+    case LLGScheme::DepondtMertens: return std::make_unique<DepondtMertens>(settings);
+    case LLGScheme::Heun: return std::make_unique<Heun>(settings);
+  }
+  throw Error("unknown LLG scheme");
+}
+
+}    // namespace mlspin

@@ -1,0 +1,83 @@
+// Integrators for the stochastic Landau-Lifshitz-Gilbert equation of unit spins s_i:
+//
+//   Gilbert form:  ds/dt = -1/(1+a^2) [ s x w + a s x (s x w) ]
+//   LL form:       ds/dt =           -[ s x w + a s x (s x w) ]
+//
+// w_i is the precession vector (frequency units): the deterministic field
+// fm_i = -(1/hbar) dE/ds_i plus the thermal noise, which is drawn once per step and
+// used unchanged in every stage (Stratonovich). Both forms are ds/dt = Omega x s with
+//   Omega = (w + a s x w) / (1+a^2)   (Gilbert),   Omega = w + a s x w   (LL).
+//
+// Schemes (all second order, all keep |s| = 1):
+//  - SemiImplicitB: Mentink, Tretyakov, Fasolino, Katsnelson, Rasing,
+//    J. Phys.: Condens. Matter 22, 176001 (2010). Predictor: implicit-midpoint
+//    (Cayley) rotation with Omega at s_n; field at the normalised midpoint;
+//    corrector: Cayley rotation of s_n with the midpoint Omega.
+//  - DepondtMertens: Depondt and Mertens, J. Phys.: Condens. Matter 21, 336005 (2009).
+//    Heun's method on rotations: rotate by Omega(s_n), then rotate s_n by the mean of
+//    Omega(s_n) and Omega(s_predicted).
+//  - Heun: explicit Heun with renormalisation of every stage.
+// Each needs one field evaluation beyond the one at s_n.
+#pragma once
+
+#include "core/vec3.h"
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace mlspin {
+
+enum class LLGForm { Gilbert, LandauLifshitz };
+enum class LLGScheme { SemiImplicitB, DepondtMertens, Heun };
+
+LLGScheme parse_llg_scheme(const std::string &name);    // "sib", "depondt", "heun"
+LLGForm parse_llg_form(const std::string &name);        // "gilbert", "ll"
+std::string to_string(LLGScheme scheme);
+
+struct LLGSettings {
+  double alpha = 0.0;
+  LLGForm form = LLGForm::Gilbert;
+};
+
+// Omega with ds/dt = Omega x s for unit spin s and precession vector w.
+Vec3 llg_rotation_vector(const Vec3 &s, const Vec3 &w, const LLGSettings &settings);
+
+// s rotated by the Cayley transform of half_step = (dt/2) Omega: the implicit
+// midpoint step x = s + half_step x (s + x), which preserves |s| exactly.
+Vec3 cayley_rotate(const Vec3 &s, const Vec3 &half_step);
+
+// s rotated about omega by the angle |omega| dt (Rodrigues).
+Vec3 exact_rotate(const Vec3 &s, const Vec3 &omega, double dt);
+
+// Deterministic precession vectors w_i at the spins s_i (same length).
+using FieldFunction = std::function<void(const std::vector<Vec3> &s, std::vector<Vec3> &w)>;
+
+class LLGIntegrator {
+ public:
+  explicit LLGIntegrator(const LLGSettings &settings) : settings_(settings) {}
+  virtual ~LLGIntegrator() = default;
+
+  // One step of length dt. s: unit spins at t_n, replaced by those at t_n + dt.
+  // w_start: deterministic fields at s (from the caller's last evaluation); noise:
+  // frequency noise per spin for this step (empty when T = 0); fields: evaluates the
+  // deterministic field at intermediate spins.
+  virtual void step(std::vector<Vec3> &s, const std::vector<Vec3> &w_start,
+                    const std::vector<Vec3> &noise, double dt, const FieldFunction &fields) = 0;
+
+  const LLGSettings &settings() const { return settings_; }
+
+ protected:
+  Vec3 omega(const Vec3 &s, const Vec3 &w, const std::vector<Vec3> &noise, size_t i) const
+  {
+    return llg_rotation_vector(s, noise.empty() ? w : w + noise[i], settings_);
+  }
+
+  LLGSettings settings_;
+  std::vector<Vec3> stage_s_, stage_w_, omega_start_;    // reused between steps
+};
+
+std::unique_ptr<LLGIntegrator> make_llg_integrator(LLGScheme scheme, const LLGSettings &settings);
+
+}    // namespace mlspin

@@ -1,0 +1,448 @@
+/* ----------------------------------------------------------------------
+   mlspin: fix llg
+
+   Adapter between LAMMPS and the core LLG integrators (src/core/llg.h): it packs the
+   spins of the group, lets the integrator advance them, and evaluates the fields of
+   every intermediate stage by re-running the pair style(s) and the fixes that write
+   fm, with forward communication of spins and reverse communication of fm.
+------------------------------------------------------------------------- */
+
+#include "fix_llg.h"
+
+#include "atom.h"
+#include "atom_vec.h"
+#include "comm.h"
+#include "domain.h"
+#include "error.h"
+#include "force.h"
+#include "group.h"
+#include "memory.h"
+#include "modify.h"
+#include "pair.h"
+#include "update.h"
+
+#include "core/error.h"
+#include "core/llg.h"
+#include "core/thermal_noise.h"
+#include "core/units.h"
+#include "core/vec3.h"
+
+#include <cmath>
+#include <cstring>
+
+using namespace LAMMPS_NS;
+using namespace FixConst;
+using mlspin::Vec3;
+
+namespace {
+
+// fixes that add to fm in post_force; they are re-run at every integrator stage
+bool writes_spin_fields(const std::string &style)
+{
+  return style == "precession/spin" || style == "setforce/spin";
+}
+
+}    // namespace
+
+struct FixLLG::Impl {
+  mlspin::LLGSettings settings;
+  mlspin::LLGScheme scheme = mlspin::LLGScheme::SemiImplicitB;
+  std::unique_ptr<mlspin::LLGIntegrator> integrator;
+
+  double temperature = 0.0;
+  bigint seed = 0;
+  bool lattice_moving = false;
+  bool has_zeeman = false, has_anisotropy = false;
+  double zeeman[3] = {0.0, 0.0, 0.0};    // energy units: E = -h . S
+  double anisotropy_k = 0.0;             // energy units: E = -K (s . n)^2
+  double anisotropy_axis[3] = {0.0, 0.0, 1.0};
+
+  double hbar = 1.0, boltz = 1.0;
+  std::vector<Fix *> field_fixes;
+
+  std::vector<int> members;    // local indices of the group atoms, this step
+  std::vector<Vec3> s, w_start, noise;
+  std::vector<double> f_saved, f_pair_before;    // nall x 3
+};
+
+/* ---------------------------------------------------------------------- */
+
+FixLLG::FixLLG(LAMMPS *lmp, int narg, char **arg) : Fix(lmp, narg, arg), impl(new Impl)
+{
+  if (!atom->sp_flag)
+    error->all(FLERR,
+               "Fix llg requires an atom style with spins: use atom_style spin/lattice "
+               "(or spin, or a hybrid style containing one of them)");
+
+  time_integrate = 1;
+  scalar_flag = 1;
+  global_freq = 1;
+  extscalar = 1;
+  energy_global_flag = 1;
+
+  parse_arguments(narg, arg);
+}
+
+FixLLG::~FixLLG() = default;
+
+void FixLLG::parse_arguments(int narg, char **arg)
+{
+  bool have_alpha = false, have_seed = false;
+  int iarg = 3;
+  auto need = [&](int n) {
+    if (iarg + n >= narg)
+      error->all(FLERR, "Fix llg keyword {} needs {} value(s)", arg[iarg], n);
+  };
+  while (iarg < narg) {
+    const std::string key = arg[iarg];
+    if (key == "alpha") {
+      need(1);
+      impl->settings.alpha = utils::numeric(FLERR, arg[iarg + 1], false, lmp);
+      if (!(impl->settings.alpha >= 0.0))
+        error->all(FLERR, "Fix llg alpha must be >= 0, got {}", arg[iarg + 1]);
+      have_alpha = true;
+      iarg += 2;
+    } else if (key == "temp") {
+      need(1);
+      impl->temperature = utils::numeric(FLERR, arg[iarg + 1], false, lmp);
+      if (!(impl->temperature >= 0.0))
+        error->all(FLERR, "Fix llg temp must be >= 0, got {}", arg[iarg + 1]);
+      iarg += 2;
+    } else if (key == "seed") {
+      need(1);
+      impl->seed = utils::bnumeric(FLERR, arg[iarg + 1], false, lmp);
+      if (impl->seed <= 0) error->all(FLERR, "Fix llg seed must be a positive integer, got {}", arg[iarg + 1]);
+      have_seed = true;
+      iarg += 2;
+    } else if (key == "integrator" || key == "form") {
+      need(1);
+      try {
+        if (key == "integrator")
+          impl->scheme = mlspin::parse_llg_scheme(arg[iarg + 1]);
+        else
+          impl->settings.form = mlspin::parse_llg_form(arg[iarg + 1]);
+      } catch (mlspin::Error &e) {
+        error->all(FLERR, "Fix llg: {}", e.what());
+      }
+      iarg += 2;
+    } else if (key == "zeeman") {
+      need(3);
+      for (int k = 0; k < 3; k++) impl->zeeman[k] = utils::numeric(FLERR, arg[iarg + 1 + k], false, lmp);
+      impl->has_zeeman = true;
+      iarg += 4;
+    } else if (key == "anisotropy") {
+      need(4);
+      impl->anisotropy_k = utils::numeric(FLERR, arg[iarg + 1], false, lmp);
+      double *n = impl->anisotropy_axis;
+      for (int k = 0; k < 3; k++) n[k] = utils::numeric(FLERR, arg[iarg + 2 + k], false, lmp);
+      const double len = sqrt(n[0] * n[0] + n[1] * n[1] + n[2] * n[2]);
+      if (!(len > 0.0)) error->all(FLERR, "Fix llg anisotropy axis must be a nonzero vector");
+      for (int k = 0; k < 3; k++) n[k] /= len;
+      impl->has_anisotropy = true;
+      iarg += 5;
+    } else if (key == "lattice") {
+      need(1);
+      const std::string mode = arg[iarg + 1];
+      if (mode != "frozen" && mode != "moving")
+        error->all(FLERR, "Fix llg lattice must be frozen or moving, got {}", mode);
+      impl->lattice_moving = (mode == "moving");
+      iarg += 2;
+    } else {
+      error->all(FLERR,
+                 "Unknown fix llg keyword {}: use alpha, temp, seed, integrator, form, zeeman, "
+                 "anisotropy or lattice",
+                 key);
+    }
+  }
+  if (!have_alpha) error->all(FLERR, "Fix llg needs the damping: add 'alpha A' (A >= 0)");
+  if (impl->temperature > 0.0 && !have_seed)
+    error->all(FLERR, "Fix llg temp {} needs a random seed: add 'seed S' with S > 0", impl->temperature);
+}
+
+int FixLLG::setmask()
+{
+  int mask = INITIAL_INTEGRATE;
+  if (impl->lattice_moving) mask |= FINAL_INTEGRATE | PRE_REVERSE;
+  return mask;
+}
+
+/* ---------------------------------------------------------------------- */
+
+void FixLLG::init()
+{
+  if (utils::strmatch(update->integrate_style, "^respa"))
+    error->all(FLERR, "Fix llg does not support run_style respa");
+  if (force->pair && !force->newton_pair)
+    error->all(FLERR,
+               "Fix llg requires newton_pair on: pair styles put field contributions on ghost "
+               "atoms, which would be lost with newton_pair off");
+  if (impl->lattice_moving && (force->bond || force->angle || force->dihedral || force->improper || force->kspace))
+    error->all(FLERR, "Fix llg lattice moving supports pair styles only, not bonded or kspace styles");
+
+  try {
+    const auto units = mlspin::spin_units(update->unit_style, force->hplanck, force->boltz);
+    impl->hbar = units.hbar;
+    impl->boltz = units.boltz;
+    impl->integrator = mlspin::make_llg_integrator(impl->scheme, impl->settings);
+  } catch (mlspin::Error &e) {
+    error->all(FLERR, "Fix llg: {}", e.what());
+  }
+
+  check_no_other_integrator();
+
+  impl->field_fixes.clear();
+  for (auto *fix : modify->get_fix_list())
+    if (writes_spin_fields(fix->style)) impl->field_fixes.push_back(fix);
+}
+
+/* another fix that integrates the same atoms would move them twice */
+
+void FixLLG::check_no_other_integrator()
+{
+  const int *mask = atom->mask;
+  const int nlocal = atom->nlocal;
+  for (auto *fix : modify->get_fix_list()) {
+    if (fix == this || !fix->time_integrate) continue;
+    int overlap = 0, overlap_all = 0;
+    for (int i = 0; i < nlocal; i++)
+      if ((mask[i] & groupbit) && (mask[i] & fix->groupbit)) overlap = 1;
+    MPI_Allreduce(&overlap, &overlap_all, 1, MPI_INT, MPI_MAX, world);
+    if (overlap_all)
+      error->all(FLERR,
+                 "Fix llg {} and fix {} (style {}) both integrate atoms of group {}: "
+                 "each atom may have one time integrator (fix llg moves spins and, with "
+                 "lattice moving, positions)",
+                 id, fix->id, fix->style, group->names[igroup]);
+  }
+}
+
+void FixLLG::setup(int /*vflag*/)
+{
+  check_spins();
+}
+
+/* every spin of the group must have a finite nonzero direction; normalise it */
+
+void FixLLG::check_spins()
+{
+  double **sp = atom->sp;
+  const int *mask = atom->mask;
+  for (int i = 0; i < atom->nlocal; i++) {
+    if (!(mask[i] & groupbit)) continue;
+    const double len = sqrt(sp[i][0] * sp[i][0] + sp[i][1] * sp[i][1] + sp[i][2] * sp[i][2]);
+    if (!(len > 0.0) || !std::isfinite(len) || !std::isfinite(sp[i][3]))
+      error->one(FLERR,
+                 "Fix llg: atom {} has spin direction ({} {} {}) and magnitude {}; set a "
+                 "finite nonzero spin, e.g. with 'set atom {} spin/atom 1.0 0 0 1'",
+                 atom->tag[i], sp[i][0], sp[i][1], sp[i][2], sp[i][3], atom->tag[i]);
+    for (int k = 0; k < 3; k++) sp[i][k] /= len;
+  }
+}
+
+/* ----------------------------------------------------------------------
+   lattice moving: the pair forces of the regular force evaluation, before
+   reverse communication, so that the kick after the spin update can use
+   F(x_n, S_n+1) = F_full(x_n, S_n) + [F_pair(x_n, S_n+1) - F_pair(x_n, S_n)]
+------------------------------------------------------------------------- */
+
+void FixLLG::setup_pre_reverse(int eflag, int vflag)
+{
+  pre_reverse(eflag, vflag);
+}
+
+void FixLLG::pre_reverse(int, int)
+{
+  const size_t n = 3 * static_cast<size_t>(atom->nlocal + atom->nghost);
+  impl->f_pair_before.resize(n);
+  if (n) memcpy(impl->f_pair_before.data(), &atom->f[0][0], n * sizeof(double));
+}
+
+/* ---------------------------------------------------------------------- */
+
+void FixLLG::collect_group()
+{
+  const int *mask = atom->mask;
+  impl->members.clear();
+  for (int i = 0; i < atom->nlocal; i++)
+    if (mask[i] & groupbit) impl->members.push_back(i);
+}
+
+void FixLLG::add_own_fields(int i, const double *s, double *w) const
+{
+  const double inv_hbar = 1.0 / impl->hbar;
+  if (impl->has_zeeman) {
+    const double scale = atom->sp[i][3] * inv_hbar;    // E = -|S| h . s
+    for (int k = 0; k < 3; k++) w[k] += scale * impl->zeeman[k];
+  }
+  if (impl->has_anisotropy) {
+    const double *n = impl->anisotropy_axis;
+    const double scale = 2.0 * impl->anisotropy_k * (s[0] * n[0] + s[1] * n[1] + s[2] * n[2]) * inv_hbar;
+    for (int k = 0; k < 3; k++) w[k] += scale * n[k];
+  }
+}
+
+void FixLLG::clear_forces_and_fields()
+{
+  const size_t nall = atom->nlocal + atom->nghost;
+  if (nall == 0) return;
+  memset(&atom->f[0][0], 0, 3 * nall * sizeof(double));
+  if (atom->avec->forceclearflag) atom->avec->force_clear(0, nall * sizeof(double));
+}
+
+/* fm (and f) of every field source at the current spins and positions, on owned atoms */
+
+void FixLLG::compute_pair_fields()
+{
+  comm->forward_comm();    // x and sp of ghost atoms
+  clear_forces_and_fields();
+  if (force->pair) force->pair->compute(0, 0);
+}
+
+void FixLLG::evaluate_fields(const std::vector<Vec3> &s, std::vector<Vec3> &w)
+{
+  double **sp = atom->sp;
+  const auto &members = impl->members;
+  for (size_t k = 0; k < members.size(); k++) {
+    const int i = members[k];
+    sp[i][0] = s[k].x;
+    sp[i][1] = s[k].y;
+    sp[i][2] = s[k].z;
+  }
+  compute_pair_fields();
+  if (force->newton) comm->reverse_comm();
+  for (auto *fix : impl->field_fixes) fix->post_force(0);
+
+  double **fm = atom->fm;
+  w.resize(members.size());
+  for (size_t k = 0; k < members.size(); k++) {
+    const int i = members[k];
+    double wk[3] = {fm[i][0], fm[i][1], fm[i][2]};
+    add_own_fields(i, sp[i], wk);
+    w[k] = {wk[0], wk[1], wk[2]};
+  }
+}
+
+/* ---------------------------------------------------------------------- */
+
+void FixLLG::initial_integrate(int /*vflag*/)
+{
+  collect_group();
+  const auto &members = impl->members;
+  const size_t n = members.size();
+  double **sp = atom->sp, **fm = atom->fm;
+
+  // spins and fields at t_n: fm comes from the regular force evaluation of the last step
+  impl->s.resize(n);
+  impl->w_start.resize(n);
+  for (size_t k = 0; k < n; k++) {
+    const int i = members[k];
+    double wk[3] = {fm[i][0], fm[i][1], fm[i][2]};
+    add_own_fields(i, sp[i], wk);
+    impl->s[k] = {sp[i][0], sp[i][1], sp[i][2]};
+    impl->w_start[k] = {wk[0], wk[1], wk[2]};
+  }
+
+  // thermal noise, one draw per spin and step, the same in every stage
+  impl->noise.clear();
+  if (impl->temperature > 0.0) {
+    const double sigma = mlspin::thermal_noise_sigma(impl->settings.alpha, impl->boltz * impl->temperature,
+                                                     impl->hbar, update->dt, impl->settings.form);
+    impl->noise.resize(n);
+    for (size_t k = 0; k < n; k++)
+      impl->noise[k] = sigma * mlspin::gaussian3(impl->seed, atom->tag[members[k]], update->ntimestep);
+  }
+
+  // the extra evaluations overwrite f; other fixes must see the regular forces
+  const size_t nall3 = 3 * static_cast<size_t>(atom->nlocal + atom->nghost);
+  impl->f_saved.resize(nall3);
+  if (nall3) memcpy(impl->f_saved.data(), &atom->f[0][0], nall3 * sizeof(double));
+
+  impl->integrator->step(impl->s, impl->w_start, impl->noise, update->dt,
+                         [this](const std::vector<Vec3> &s, std::vector<Vec3> &w) { evaluate_fields(s, w); });
+
+  for (size_t k = 0; k < n; k++) {
+    const int i = members[k];
+    sp[i][0] = impl->s[k].x;
+    sp[i][1] = impl->s[k].y;
+    sp[i][2] = impl->s[k].z;
+  }
+
+  if (impl->lattice_moving) lattice_half_kick_and_drift();
+  if (nall3) memcpy(&atom->f[0][0], impl->f_saved.data(), nall3 * sizeof(double));
+}
+
+/* ----------------------------------------------------------------------
+   lattice moving, first half of the velocity-Verlet step with the forces at the
+   updated spins: v += dt/2 F(x_n, S_n+1)/m, x += dt v
+------------------------------------------------------------------------- */
+
+void FixLLG::lattice_half_kick_and_drift()
+{
+  compute_pair_fields();
+  double **f = atom->f;
+  const size_t nall = atom->nlocal + atom->nghost;
+  if (impl->f_pair_before.size() != 3 * nall)
+    error->one(FLERR, "Fix llg internal error: pair forces of the last step are missing");
+  const double *before = impl->f_pair_before.data();
+  for (size_t i = 0; i < nall; i++)
+    for (int k = 0; k < 3; k++) f[i][k] -= before[3 * i + k];
+  if (force->newton) comm->reverse_comm();
+
+  double **x = atom->x, **v = atom->v;
+  const double dtf = 0.5 * update->dt * force->ftm2v;
+  const double dtv = update->dt;
+  const double *saved = impl->f_saved.data();
+  for (const int i : impl->members) {
+    const double dtfm = dtf / (atom->rmass ? atom->rmass[i] : atom->mass[atom->type[i]]);
+    for (int k = 0; k < 3; k++) {
+      v[i][k] += dtfm * (saved[3 * i + k] + f[i][k]);
+      x[i][k] += dtv * v[i][k];
+    }
+  }
+}
+
+void FixLLG::final_integrate()
+{
+  if (impl->lattice_moving) lattice_half_kick();
+}
+
+void FixLLG::lattice_half_kick()
+{
+  double **v = atom->v, **f = atom->f;
+  const int *mask = atom->mask;
+  const double dtf = 0.5 * update->dt * force->ftm2v;
+  for (int i = 0; i < atom->nlocal; i++) {
+    if (!(mask[i] & groupbit)) continue;
+    const double dtfm = dtf / (atom->rmass ? atom->rmass[i] : atom->mass[atom->type[i]]);
+    for (int k = 0; k < 3; k++) v[i][k] += dtfm * f[i][k];
+  }
+}
+
+/* energy of the fix's own terms (zeeman, anisotropy), for fix_modify energy yes */
+
+double FixLLG::compute_scalar()
+{
+  double **sp = atom->sp;
+  const int *mask = atom->mask;
+  const double *h = impl->zeeman, *n = impl->anisotropy_axis;
+  double energy = 0.0;
+  for (int i = 0; i < atom->nlocal; i++) {
+    if (!(mask[i] & groupbit)) continue;
+    const double *s = sp[i];
+    if (impl->has_zeeman) energy -= s[3] * (h[0] * s[0] + h[1] * s[1] + h[2] * s[2]);
+    if (impl->has_anisotropy) {
+      const double c = s[0] * n[0] + s[1] * n[1] + s[2] * n[2];
+      energy -= impl->anisotropy_k * c * c;
+    }
+  }
+  double total = 0.0;
+  MPI_Allreduce(&energy, &total, 1, MPI_DOUBLE, MPI_SUM, world);
+  return total;
+}
+
+double FixLLG::memory_usage()
+{
+  return sizeof(double) * (impl->f_saved.capacity() + impl->f_pair_before.capacity()) +
+      sizeof(Vec3) * (impl->s.capacity() + impl->w_start.capacity() + impl->noise.capacity()) +
+      sizeof(int) * impl->members.capacity();
+}

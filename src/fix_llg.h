@@ -1,0 +1,56 @@
+/* -*- c++ -*- ----------------------------------------------------------
+   mlspin: fix llg
+
+   Stochastic Landau-Lifshitz-Gilbert dynamics of the spins of a group, with the
+   lattice frozen or integrated together with the spins. Every integrator stage uses
+   fields evaluated at that stage's spins. See doc/fix_llg.rst.
+------------------------------------------------------------------------- */
+
+#ifndef LMP_FIX_LLG_H
+#define LMP_FIX_LLG_H
+
+#include "fix.h"
+
+#include <memory>
+#include <vector>
+
+namespace mlspin {
+struct Vec3;
+}
+
+namespace LAMMPS_NS {
+
+class FixLLG : public Fix {
+ public:
+  FixLLG(class LAMMPS *, int, char **);
+  ~FixLLG() override;
+
+  int setmask() override;
+  void init() override;
+  void setup(int) override;
+  void setup_pre_reverse(int, int) override;
+  void pre_reverse(int, int) override;
+  void initial_integrate(int) override;
+  void final_integrate() override;
+  double compute_scalar() override;
+  double memory_usage() override;
+
+ private:
+  struct Impl;    // core integrator, settings and per-step buffers
+  std::unique_ptr<Impl> impl;
+
+  void parse_arguments(int narg, char **arg);
+  void check_no_other_integrator();
+  void check_spins();
+  void collect_group();
+  void evaluate_fields(const std::vector<mlspin::Vec3> &s, std::vector<mlspin::Vec3> &w);
+  void add_own_fields(int i, const double *s, double *w) const;
+  void clear_forces_and_fields();
+  void compute_pair_fields();
+  void lattice_half_kick_and_drift();
+  void lattice_half_kick();
+};
+
+}    // namespace LAMMPS_NS
+
+#endif
