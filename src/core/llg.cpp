@@ -2,6 +2,7 @@
 
 #include "core/error.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace mlspin {
@@ -11,7 +12,8 @@ LLGScheme parse_llg_scheme(const std::string &name)
   if (name == "sib") return LLGScheme::SemiImplicitB;
   if (name == "depondt") return LLGScheme::DepondtMertens;
   if (name == "heun") return LLGScheme::Heun;
-  throw Error("unknown integrator '" + name + "': use sib, depondt or heun");
+  if (name == "midpoint") return LLGScheme::Midpoint;
+  throw Error("unknown integrator '" + name + "': use sib, depondt, heun or midpoint");
 }
 
 LLGForm parse_llg_form(const std::string &name)
@@ -27,6 +29,7 @@ std::string to_string(LLGScheme scheme)
     case LLGScheme::SemiImplicitB: return "sib";
     case LLGScheme::DepondtMertens: return "depondt";
     case LLGScheme::Heun: return "heun";
+    case LLGScheme::Midpoint: return "midpoint";
   }
   return "?";
 }
@@ -73,6 +76,40 @@ namespace {
       for (size_t i = 0; i < n; ++i)
         s[i] = cayley_rotate(s[i], (0.5 * dt) * omega(stage_s_[i], stage_w_[i], noise, i));
     }
+  };
+
+  class Midpoint : public LLGIntegrator {
+   public:
+    using LLGIntegrator::LLGIntegrator;
+    void step(std::vector<Vec3> &s, const std::vector<Vec3> &w_start, const std::vector<Vec3> &noise,
+              double dt, const FieldFunction &fields) override
+    {
+      const size_t n = s.size();
+      next_.resize(n);
+      stage_s_.resize(n);
+      for (size_t i = 0; i < n; ++i)
+        next_[i] = cayley_rotate(s[i], (0.5 * dt) * omega(s[i], w_start[i], noise, i));
+      for (last_evaluations_ = 1;; ++last_evaluations_) {
+        for (size_t i = 0; i < n; ++i) stage_s_[i] = normalized(0.5 * (s[i] + next_[i]));
+        fields(stage_s_, stage_w_);
+        double change = 0.0;
+        for (size_t i = 0; i < n; ++i) {
+          const Vec3 update = cayley_rotate(s[i], (0.5 * dt) * omega(stage_s_[i], stage_w_[i], noise, i));
+          change = std::max(change, norm(update - next_[i]));
+          next_[i] = update;
+        }
+        change = global_max_(change);
+        if (change <= settings_.midpoint_tolerance) break;
+        if (last_evaluations_ >= settings_.midpoint_max_iterations)
+          throw Error("midpoint iteration did not converge in " + std::to_string(last_evaluations_) +
+                      " iterations (last change " + std::to_string(change) +
+                      "): reduce the time step");
+      }
+      s.swap(next_);
+    }
+
+   private:
+    std::vector<Vec3> next_;
   };
 
   class DepondtMertens : public LLGIntegrator {
@@ -126,6 +163,7 @@ std::unique_ptr<LLGIntegrator> make_llg_integrator(LLGScheme scheme, const LLGSe
     case LLGScheme::SemiImplicitB: return std::make_unique<SemiImplicitB>(settings);
     case LLGScheme::DepondtMertens: return std::make_unique<DepondtMertens>(settings);
     case LLGScheme::Heun: return std::make_unique<Heun>(settings);
+    case LLGScheme::Midpoint: return std::make_unique<Midpoint>(settings);
   }
   throw Error("unknown LLG scheme");
 }

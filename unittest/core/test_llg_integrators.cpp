@@ -67,6 +67,7 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(SchemeCase{LLGScheme::SemiImplicitB, LLGForm::Gilbert, 0.1},
                       SchemeCase{LLGScheme::DepondtMertens, LLGForm::Gilbert, 0.1},
                       SchemeCase{LLGScheme::Heun, LLGForm::Gilbert, 0.1},
+                      SchemeCase{LLGScheme::Midpoint, LLGForm::Gilbert, 0.1},
                       SchemeCase{LLGScheme::SemiImplicitB, LLGForm::LandauLifshitz, 0.5},
                       SchemeCase{LLGScheme::DepondtMertens, LLGForm::LandauLifshitz, 0.5},
                       SchemeCase{LLGScheme::Heun, LLGForm::LandauLifshitz, 0.5}));
