@@ -184,6 +184,12 @@ void FixLLG::init()
     impl->hbar = units.hbar;
     impl->boltz = units.boltz;
     impl->integrator = mlspin::make_llg_integrator(impl->scheme, impl->settings);
+    // iterative schemes must stop on every rank at the same iteration
+    impl->integrator->set_global_max([this](double local) {
+      double global = 0.0;
+      MPI_Allreduce(&local, &global, 1, MPI_DOUBLE, MPI_MAX, world);
+      return global;
+    });
   } catch (mlspin::Error &e) {
     error->all(FLERR, "Fix llg: {}", e.what());
   }
@@ -357,8 +363,12 @@ void FixLLG::initial_integrate(int /*vflag*/)
   impl->f_saved.resize(nall3);
   if (nall3) memcpy(impl->f_saved.data(), &atom->f[0][0], nall3 * sizeof(double));
 
-  impl->integrator->step(impl->s, impl->w_start, impl->noise, update->dt,
-                         [this](const std::vector<Vec3> &s, std::vector<Vec3> &w) { evaluate_fields(s, w); });
+  try {
+    impl->integrator->step(impl->s, impl->w_start, impl->noise, update->dt,
+                           [this](const std::vector<Vec3> &s, std::vector<Vec3> &w) { evaluate_fields(s, w); });
+  } catch (mlspin::Error &e) {
+    error->all(FLERR, "Fix llg step {}: {}", update->ntimestep, e.what());
+  }
 
   for (size_t k = 0; k < n; k++) {
     const int i = members[k];

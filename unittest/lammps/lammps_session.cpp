@@ -62,6 +62,11 @@ std::vector<double> LammpsSession::gather(const std::string &name, int count)
   return data;
 }
 
+void LammpsSession::scatter(const std::string &name, int count, std::vector<double> &values)
+{
+  lammps_scatter_atoms(lmp_, name.c_str(), 1, count, values.data());
+}
+
 double LammpsSession::thermo(const std::string &keyword)
 {
   return lammps_get_thermo(lmp_, keyword.c_str());

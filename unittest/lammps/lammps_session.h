@@ -31,6 +31,7 @@ class LammpsSession {
 
   // Per-atom property (x, v, f, sp, fm, ...) with `count` values per atom, ordered by ID.
   std::vector<double> gather(const std::string &name, int count);
+  void scatter(const std::string &name, int count, std::vector<double> &values);    // inverse of gather
   double thermo(const std::string &keyword);          // e.g. "pe", "step"
   double variable(const std::string &name);           // an equal-style variable
   long natoms();
