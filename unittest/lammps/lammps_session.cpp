@@ -74,7 +74,18 @@ double LammpsSession::thermo(const std::string &keyword)
 
 double LammpsSession::variable(const std::string &name)
 {
-  return lammps_get_thermo(lmp_, ("v_" + name).c_str());
+  auto *value = static_cast<double *>(lammps_extract_variable(lmp_, name.c_str(), nullptr));
+  if (!value) return NAN;
+  const double result = *value;
+  lammps_free(value);
+  return result;
+}
+
+std::vector<int> LammpsSession::gather_int(const std::string &name, int count)
+{
+  std::vector<int> data(static_cast<size_t>(natoms()) * count);
+  lammps_gather_atoms(lmp_, name.c_str(), 0, count, data.data());
+  return data;
 }
 
 long LammpsSession::natoms()

@@ -33,7 +33,8 @@ class LammpsSession {
   std::vector<double> gather(const std::string &name, int count);
   void scatter(const std::string &name, int count, std::vector<double> &values);    // inverse of gather
   double thermo(const std::string &keyword);          // e.g. "pe", "step"
-  double variable(const std::string &name);           // an equal-style variable
+  std::vector<int> gather_int(const std::string &name, int count);    // type, mask, ...
+  double variable(const std::string &name);           // value of an equal-style variable
   long natoms();
   int rank() const { return rank_; }
 
