@@ -15,6 +15,7 @@
 set(LAMMPS_SOURCE_DIR "" CACHE PATH "LAMMPS source tree to build the plugin for (empty: embedded Debian LAMMPS)")
 set(LAMMPS_BINARY_DIR "" CACHE PATH "CMake build folder of LAMMPS_SOURCE_DIR holding liblammps.so (empty: build it)")
 set(MLSPIN_LAMMPS_SUITE "trixie" CACHE STRING "Debian suite whose LAMMPS source package is embedded")
+option(MLSPIN_PLUGIN_ONLY "Build only the plugin against LAMMPS_SOURCE_DIR (no LAMMPS build, no lmp, no tests)" OFF)
 set(MLSPIN_OBTAIN_LAMMPS "${CMAKE_CURRENT_LIST_DIR}/obtain-lammps.sh")
 
 function(mlspin_run_obtain out_var)
@@ -54,7 +55,7 @@ if(MLSPIN_LAMMPS_VERSION LESS 20250204)
   message(FATAL_ERROR "mlspin supports LAMMPS 4 Feb 2025 and newer; found ${MLSPIN_LAMMPS_VERSION}")
 endif()
 
-if(NOT LAMMPS_BINARY_DIR)
+if(NOT LAMMPS_BINARY_DIR AND NOT MLSPIN_PLUGIN_ONLY)
   message(STATUS "mlspin: building LAMMPS (cached after the first build)")
   mlspin_run_obtain(_bin build "${LAMMPS_SOURCE_DIR}")
   set(LAMMPS_BINARY_DIR "${_bin}" CACHE PATH "CMake build folder of LAMMPS" FORCE)
@@ -81,15 +82,17 @@ target_compile_definitions(mlspin_lammps_headers INTERFACE
   LAMMPS_${_sizes} MLSPIN_LAMMPS_VERSION=${MLSPIN_LAMMPS_VERSION} OMPI_SKIP_MPICXX=1 MPICH_SKIP_MPICXX)
 target_link_libraries(mlspin_lammps_headers INTERFACE MPI::MPI_CXX)
 
-find_library(LAMMPS_LIBRARY NAMES lammps PATHS "${LAMMPS_BINARY_DIR}" NO_DEFAULT_PATH)
-find_program(LAMMPS_EXECUTABLE NAMES lmp PATHS "${LAMMPS_BINARY_DIR}" NO_DEFAULT_PATH)
-if(NOT LAMMPS_LIBRARY OR NOT LAMMPS_EXECUTABLE)
-  message(FATAL_ERROR "no liblammps.so and lmp in LAMMPS_BINARY_DIR=${LAMMPS_BINARY_DIR}; "
-                      "LAMMPS must be built with -DBUILD_SHARED_LIBS=on -DPKG_PLUGIN=on")
+if(NOT MLSPIN_PLUGIN_ONLY)
+  find_library(LAMMPS_LIBRARY NAMES lammps PATHS "${LAMMPS_BINARY_DIR}" NO_DEFAULT_PATH)
+  find_program(LAMMPS_EXECUTABLE NAMES lmp PATHS "${LAMMPS_BINARY_DIR}" NO_DEFAULT_PATH)
+  if(NOT LAMMPS_LIBRARY OR NOT LAMMPS_EXECUTABLE)
+    message(FATAL_ERROR "no liblammps.so and lmp in LAMMPS_BINARY_DIR=${LAMMPS_BINARY_DIR}; "
+                        "LAMMPS must be built with -DBUILD_SHARED_LIBS=on -DPKG_PLUGIN=on")
+  endif()
+  add_library(mlspin_lammps INTERFACE)
+  add_library(mlspin::lammps ALIAS mlspin_lammps)
+  target_link_libraries(mlspin_lammps INTERFACE mlspin::lammps_headers "${LAMMPS_LIBRARY}")
 endif()
-add_library(mlspin_lammps INTERFACE)
-add_library(mlspin::lammps ALIAS mlspin_lammps)
-target_link_libraries(mlspin_lammps INTERFACE mlspin::lammps_headers "${LAMMPS_LIBRARY}")
 
 # Registering an atom style from a plugin uses Atom's public creator map; LAMMPS'
 # development branch is replacing it by a registry, so probe rather than date-gate.

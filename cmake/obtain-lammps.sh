@@ -90,7 +90,12 @@ fetch_source() {
     || die "could not download $orig or its SHA256 does not match the index"
   log "unpacking $orig"
   rm -rf "$tree.tmp" && mkdir -p "$tree.tmp"
-  tar -xf "$dl/$orig" -C "$tree.tmp" --strip-components=1
+  tar -xf "$dl/$orig" -C "$tree.tmp"
+  # some tarballs hold one top-level folder (lammps-4Feb2025/), others the tree itself
+  local top=("$tree.tmp"/*)
+  if [[ ${#top[@]} -eq 1 && -d "${top[0]}" && ! -d "$tree.tmp/src" ]]; then
+    mv "${top[0]}" "$tree.unpacked" && rm -rf "$tree.tmp" && mv "$tree.unpacked" "$tree.tmp"
+  fi
   [[ -f "$tree.tmp/src/version.h" ]] || die "$orig has no src/version.h"
   rm -rf "$tree" && mv "$tree.tmp" "$tree" && touch "$tree/.complete"
   rm -rf "$dl"
