@@ -19,6 +19,7 @@
 #include "memory.h"
 #include "modify.h"
 #include "pair.h"
+#include "timer.h"
 #include "update.h"
 
 #include "core/error.h"
@@ -299,9 +300,20 @@ void FixLLG::clear_forces_and_fields()
 
 void FixLLG::compute_pair_fields()
 {
+  // time stamps put the extra evaluations into the Pair and Comm rows of the timing
+  // breakdown, not into Modify
+  timer->stamp(Timer::MODIFY);
   comm->forward_comm();    // x and sp of ghost atoms
+  timer->stamp(Timer::COMM);
   clear_forces_and_fields();
   if (force->pair) force->pair->compute(0, 0);
+  timer->stamp(Timer::PAIR);
+}
+
+void FixLLG::sum_ghost_contributions()
+{
+  if (force->newton) comm->reverse_comm();
+  timer->stamp(Timer::COMM);
 }
 
 void FixLLG::evaluate_fields(const std::vector<Vec3> &s, std::vector<Vec3> &w)
@@ -315,7 +327,7 @@ void FixLLG::evaluate_fields(const std::vector<Vec3> &s, std::vector<Vec3> &w)
     sp[i][2] = s[k].z;
   }
   compute_pair_fields();
-  if (force->newton) comm->reverse_comm();
+  sum_ghost_contributions();
   for (auto *fix : impl->field_fixes) fix->post_force(0);
 
   double **fm = atom->fm;
@@ -396,7 +408,7 @@ void FixLLG::lattice_half_kick_and_drift()
   const double *before = impl->f_pair_before.data();
   for (size_t i = 0; i < nall; i++)
     for (int k = 0; k < 3; k++) f[i][k] -= before[3 * i + k];
-  if (force->newton) comm->reverse_comm();
+  sum_ghost_contributions();
 
   double **x = atom->x, **v = atom->v;
   const double dtf = 0.5 * update->dt * force->ftm2v;

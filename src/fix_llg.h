@@ -47,6 +47,7 @@ class FixLLG : public Fix {
   void add_own_fields(int i, const double *s, double *w) const;
   void clear_forces_and_fields();
   void compute_pair_fields();
+  void sum_ghost_contributions();
   void lattice_half_kick_and_drift();
   void lattice_half_kick();
 };
