@@ -15,6 +15,8 @@
 
 #include "atom_vec_spin_lattice.h"
 #include "fix_llg.h"
+#include "pair_sd_tb.h"
+#include "compute_sd_tb_electrons.h"
 
 #include <dlfcn.h>
 
@@ -30,6 +32,16 @@ AtomVec *spin_lattice_creator(LAMMPS *lmp)
 Fix *llg_creator(LAMMPS *lmp, int narg, char **arg)
 {
   return new FixLLG(lmp, narg, arg);
+}
+
+Pair *sd_tb_creator(LAMMPS *lmp)
+{
+  return new PairSDTB(lmp);
+}
+
+Compute *sd_tb_electrons_creator(LAMMPS *lmp, int narg, char **arg)
+{
+  return new ComputeSDTBElectrons(lmp, narg, arg);
 }
 
 // An atom style object created from this library outlives `plugin unload` (LAMMPS
@@ -72,4 +84,10 @@ extern "C" void lammpsplugin_init(void *lmp_ptr, void *handle, void *regfunc)
   register_style(register_plugin, lmp_ptr, handle, "fix", "llg",
                  "mlspin: stochastic Landau-Lifshitz-Gilbert spin dynamics",
                  reinterpret_cast<void *>(&llg_creator), true);
+  register_style(register_plugin, lmp_ptr, handle, "pair", "sd/tb",
+                 "mlspin: s-d tight-binding electrons coupled to spins, exact diagonalisation or KPM",
+                 reinterpret_cast<void *>(&sd_tb_creator), false);
+  register_style(register_plugin, lmp_ptr, handle, "compute", "sd/tb/electrons",
+                 "mlspin: per-atom electron density and spin of pair_style sd/tb",
+                 reinterpret_cast<void *>(&sd_tb_electrons_creator), true);
 }
