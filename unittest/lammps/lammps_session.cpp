@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <sstream>
+#include <stdexcept>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -58,7 +59,16 @@ std::string LammpsSession::error_of(const std::string &block)
 std::vector<double> LammpsSession::gather(const std::string &name, int count)
 {
   std::vector<double> data(static_cast<size_t>(natoms()) * count);
-  lammps_gather_atoms(lmp_, name.c_str(), 1, count, data.data());
+  if (name == "fm") {
+    // LAMMPS' library interface does not export fm (it would return zeros): read it
+    // through compute property/atom
+    if (count != 3) throw std::invalid_argument("fm has 3 values per atom");
+    command("compute mlspin_test_fm all property/atom fmx fmy fmz");
+    lammps_gather(lmp_, "c_mlspin_test_fm", 1, count, data.data());
+    command("uncompute mlspin_test_fm");
+  } else {
+    lammps_gather_atoms(lmp_, name.c_str(), 1, count, data.data());
+  }
   return data;
 }
 
