@@ -15,6 +15,7 @@
 
 #include "atom_vec_spin_lattice.h"
 #include "fix_llg.h"
+#include "pair_mlspin.h"
 #include "pair_sd_tb.h"
 #include "compute_sd_tb_electrons.h"
 
@@ -32,6 +33,11 @@ AtomVec *spin_lattice_creator(LAMMPS *lmp)
 Fix *llg_creator(LAMMPS *lmp, int narg, char **arg)
 {
   return new FixLLG(lmp, narg, arg);
+}
+
+Pair *mlspin_pair_creator(LAMMPS *lmp)
+{
+  return new PairMLSpin(lmp);
 }
 
 Pair *sd_tb_creator(LAMMPS *lmp)
@@ -84,6 +90,9 @@ extern "C" void lammpsplugin_init(void *lmp_ptr, void *handle, void *regfunc)
   register_style(register_plugin, lmp_ptr, handle, "fix", "llg",
                  "mlspin: stochastic Landau-Lifshitz-Gilbert spin dynamics",
                  reinterpret_cast<void *>(&llg_creator), true);
+  register_style(register_plugin, lmp_ptr, handle, "pair", "mlspin",
+                 "mlspin: energies, spin fields, forces and virial from a TorchScript model",
+                 reinterpret_cast<void *>(&mlspin_pair_creator), false);
   register_style(register_plugin, lmp_ptr, handle, "pair", "sd/tb",
                  "mlspin: s-d tight-binding electrons coupled to spins, exact diagonalisation or KPM",
                  reinterpret_cast<void *>(&sd_tb_creator), false);

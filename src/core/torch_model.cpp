@@ -1,0 +1,350 @@
+#include "core/torch_model.h"
+
+#include "core/error.h"
+#include "core/json.h"
+
+#include <ATen/Parallel.h>
+#include <torch/csrc/autograd/autograd.h>
+#include <torch/script.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace mlspin {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start)
+{
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+const std::set<std::string> &lammps_unit_styles()
+{
+  static const std::set<std::string> styles = {"lj", "real", "metal", "si", "cgs", "electron", "micro", "nano"};
+  return styles;
+}
+
+
+std::string shape_of(const torch::Tensor &t)
+{
+  std::string out = "[";
+  for (int64_t d = 0; d < t.dim(); d++) out += (d ? ", " : "") + std::to_string(t.size(d));
+  return out + "]";
+}
+
+// true when no value is NaN or Inf (exponent bits all set); branch-free, vectorisable
+bool all_finite(const double *p, size_t n)
+{
+  unsigned bad = 0;
+  for (size_t k = 0; k < n; k++) {
+    uint64_t bits;
+    std::memcpy(&bits, p + k, sizeof bits);
+    bad |= static_cast<unsigned>(((bits >> 52) & 0x7FF) == 0x7FF);
+  }
+  return bad == 0;
+}
+
+// Result tensors as float64, contiguous, without a graph
+torch::Tensor as_float64(const torch::Tensor &t)
+{
+  return t.detach().to(torch::kFloat64).contiguous();
+}
+
+// The forward() signature of contract 1: (spin, types, edge_index, edge_vec, n_local) -> Tensor
+void check_forward_signature(const torch::jit::Module &module, const std::string &file)
+{
+  const auto method = module.find_method("forward");
+  if (!method) throw Error("model file '" + file + "' has no forward() method");
+  const auto &schema = method->function().getSchema();
+  const auto &args = schema.arguments();
+  const std::vector<std::string> want = {"Tensor", "Tensor", "Tensor", "Tensor", "int"};
+  bool ok = args.size() == want.size() + 1 && schema.returns().size() == 1 &&
+      schema.returns()[0].type()->str() == "Tensor";
+  for (size_t k = 0; ok && k < want.size(); k++) ok = args[k + 1].type()->str() == want[k];
+  if (!ok) {
+    std::string have;
+    for (size_t k = 1; k < args.size(); k++)
+      have += (k > 1 ? ", " : "") + args[k].name() + ": " + args[k].type()->str();
+    std::string returns;
+    for (const auto &r : schema.returns()) returns += (returns.empty() ? "" : ", ") + r.type()->str();
+    throw Error("model file '" + file + "' has forward(" + have + ") -> " + returns +
+                "; contract version 1 needs forward(spin: Tensor, types: Tensor, edge_index: Tensor, "
+                "edge_vec: Tensor, n_local: int) -> Tensor");
+  }
+}
+
+}    // namespace
+
+/* ---------------------------------------------------------------------- */
+
+int ModelMetadata::species_index(const std::string &name) const
+{
+  for (size_t k = 0; k < species.size(); k++)
+    if (species[k] == name) return static_cast<int>(k);
+  return -1;
+}
+
+ModelMetadata parse_model_metadata(const std::string &json_text, const std::string &file)
+{
+  const std::string where = "model file '" + file + "': mlspin.json ";
+  json::Value root;
+  try {
+    root = json::parse(json_text);
+  } catch (Error &e) {
+    throw Error(where + "is not valid JSON: " + e.what());
+  }
+  if (!root.is_object()) throw Error(where + "must hold a JSON object");
+
+  auto member = [&](const char *key, json::Value::Type type, const char *what) -> const json::Value & {
+    const json::Value *v = root.find(key);
+    if (!v) throw Error(where + "has no \"" + key + "\" (" + what + ")");
+    if (v->type() != type)
+      throw Error(where + "\"" + key + "\" is " + json::Value::type_name(v->type()) + ", expected " + what);
+    return *v;
+  };
+
+  ModelMetadata meta;
+  const double contract = member("contract", json::Value::Type::Number, "the contract version, an integer").as_number();
+  if (contract != std::floor(contract) || std::fabs(contract) > 1e6)
+    throw Error(where + "\"contract\" must be an integer, got " + std::to_string(contract));
+  meta.contract = static_cast<int>(contract);
+  if (meta.contract != kModelContractVersion)
+    throw Error(where + "declares contract version " + std::to_string(meta.contract) +
+                "; this pair style implements contract version " + std::to_string(kModelContractVersion));
+
+  meta.cutoff = member("cutoff", json::Value::Type::Number, "a positive distance").as_number();
+  if (!(meta.cutoff > 0.0) || !std::isfinite(meta.cutoff))
+    throw Error(where + "\"cutoff\" must be a positive finite distance, got " + std::to_string(meta.cutoff));
+
+  for (const auto &item : member("species", json::Value::Type::Array, "a list of species names").as_array()) {
+    if (!item.is_string() || item.as_string().empty() || item.as_string() == "NULL" ||
+        item.as_string().find_first_of(" \t\n") != std::string::npos)
+      throw Error(where + "\"species\" must list non-empty names without spaces (and not NULL)");
+    if (std::find(meta.species.begin(), meta.species.end(), item.as_string()) != meta.species.end())
+      throw Error(where + "\"species\" lists '" + item.as_string() + "' twice");
+    meta.species.push_back(item.as_string());
+  }
+  if (meta.species.empty()) throw Error(where + "\"species\" is empty: a model needs at least one species");
+
+  meta.units = member("units", json::Value::Type::String, "a LAMMPS unit style").as_string();
+  if (!lammps_unit_styles().count(meta.units))
+    throw Error(where + "\"units\" is '" + meta.units + "', not a LAMMPS unit style");
+
+  meta.dtype = member("dtype", json::Value::Type::String, "float64 or float32").as_string();
+  if (meta.dtype != "float64" && meta.dtype != "float32")
+    throw Error(where + "\"dtype\" is '" + meta.dtype + "'; supported are float64 and float32");
+
+  if (const json::Value *d = root.find("description"))
+    if (d->is_string()) meta.description = d->as_string();
+  return meta;
+}
+
+std::string read_binary_file(const std::string &path)
+{
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error("cannot open model file '" + path + "': " + std::strerror(errno));
+  std::ostringstream content;
+  content << in.rdbuf();
+  if (in.bad()) throw Error("cannot read model file '" + path + "'");
+  return content.str();
+}
+
+/* ---------------------------------------------------------------------- */
+
+struct TorchModel::Impl {
+  std::string file;
+  ModelMetadata meta;
+  torch::jit::Module module;
+  torch::Dtype dtype = torch::kFloat64;
+
+  torch::Tensor energy, spin_grad, edge_grad;    // float64 results, kept for the views
+  ModelResults results;
+  bool finite = true;
+  ModelTimings timings;
+
+  [[noreturn]] void fail(const std::string &what) const { throw Error("model file '" + file + "': " + what); }
+  torch::Tensor forward(const ModelInputs &in, torch::Tensor &spin, torch::Tensor &edge_vec, bool edge_gradient);
+  void backward(const torch::Tensor &energies, const torch::Tensor &spin, const torch::Tensor &edge_vec,
+                bool edge_gradient);
+  void convert(const ModelInputs &in, const torch::Tensor &energies, bool edge_gradient);
+};
+
+TorchModel::TorchModel(const std::string &bytes, const std::string &file) : impl_(new Impl)
+{
+  impl_->file = file;
+  torch::jit::ExtraFilesMap extra{{"mlspin.json", ""}};
+  try {
+    std::istringstream in(bytes);
+    impl_->module = torch::jit::load(in, torch::kCPU, extra);
+  } catch (const c10::Error &e) {
+    throw Error("cannot load model file '" + file + "' as a TorchScript archive (torch.jit.save of a " +
+                "scripted module): " + e.what_without_backtrace());
+  } catch (const std::exception &e) {
+    throw Error("cannot load model file '" + file + "' as a TorchScript archive: " + e.what());
+  }
+  if (extra["mlspin.json"].empty())
+    throw Error("model file '" + file + "' has no mlspin.json: save it with torch.jit.save(module, path, " +
+                "_extra_files={\"mlspin.json\": json.dumps(metadata)}) (see doc/model_contract.rst)");
+  impl_->meta = parse_model_metadata(extra["mlspin.json"], file);
+  impl_->dtype = impl_->meta.dtype == "float32" ? torch::kFloat32 : torch::kFloat64;
+
+  check_forward_signature(impl_->module, file);
+  impl_->module.eval();
+  // gradients are taken with respect to the inputs only
+  for (auto p : impl_->module.parameters()) p.set_requires_grad(false);
+}
+
+TorchModel::~TorchModel() = default;
+
+const ModelMetadata &TorchModel::metadata() const
+{
+  return impl_->meta;
+}
+
+const std::string &TorchModel::file() const
+{
+  return impl_->file;
+}
+
+/* ---------------------------------------------------------------------- */
+
+torch::Tensor TorchModel::Impl::forward(const ModelInputs &in, torch::Tensor &spin, torch::Tensor &edge_vec,
+                                        bool edge_gradient)
+{
+  // views of the caller's buffers: no copy for float64 models
+  const auto f64 = torch::TensorOptions().dtype(torch::kFloat64);
+  const auto i64 = torch::TensorOptions().dtype(torch::kInt64);
+  spin = torch::from_blob(const_cast<double *>(in.spin), {in.n_atoms, 3}, f64);
+  edge_vec = torch::from_blob(const_cast<double *>(in.edge_vec), {in.n_edges, 3}, f64);
+  auto types = torch::from_blob(const_cast<int64_t *>(in.types), {in.n_atoms}, i64);
+  auto edge_index = torch::from_blob(const_cast<int64_t *>(in.edge_index), {2, in.n_edges}, i64);
+  if (dtype != torch::kFloat64) {
+    spin = spin.to(dtype);
+    edge_vec = edge_vec.to(dtype);
+  }
+  spin.requires_grad_(true);
+  if (edge_gradient) edge_vec.requires_grad_(true);
+
+  torch::jit::IValue out;
+  try {
+    out = module.forward({spin, types, edge_index, edge_vec, in.n_local});
+  } catch (const c10::Error &e) {
+    fail(std::string("forward() failed: ") + e.what_without_backtrace());
+  } catch (const std::exception &e) {
+    fail(std::string("forward() failed: ") + e.what());
+  }
+  if (!out.isTensor()) fail("forward() returned " + out.tagKind() + ", expected a Tensor of per-atom energies");
+  torch::Tensor energies = out.toTensor();
+  if (energies.dim() != 1 || energies.size(0) != in.n_local)
+    fail("forward() returned energies of shape " + shape_of(energies) + ", expected [n_local] = [" +
+         std::to_string(in.n_local) + "]");
+  if (energies.scalar_type() != dtype)
+    fail(std::string("forward() returned ") + c10::toString(energies.scalar_type()) +
+         " energies, but mlspin.json declares dtype " + meta.dtype);
+  return energies;
+}
+
+void TorchModel::Impl::backward(const torch::Tensor &energies, const torch::Tensor &spin,
+                                const torch::Tensor &edge_vec, bool edge_gradient)
+{
+  spin_grad = torch::Tensor();
+  edge_grad = torch::Tensor();
+  if (!energies.requires_grad()) return;    // energies independent of spins and geometry
+  std::vector<torch::Tensor> wrt = {spin};
+  if (edge_gradient) wrt.push_back(edge_vec);
+  std::vector<torch::Tensor> grads;
+  try {
+    grads = torch::autograd::grad({energies.sum()}, wrt, {}, /*retain_graph=*/false, /*create_graph=*/false,
+                                  /*allow_unused=*/true);
+  } catch (const c10::Error &e) {
+    fail(std::string("backward pass failed: ") + e.what_without_backtrace());
+  }
+  spin_grad = grads[0];
+  if (edge_gradient) edge_grad = grads[1];
+}
+
+void TorchModel::Impl::convert(const ModelInputs &in, const torch::Tensor &energies, bool edge_gradient)
+{
+  torch::NoGradGuard no_grad;
+  const auto f64 = torch::TensorOptions().dtype(torch::kFloat64);
+  energy = as_float64(energies);
+  spin_grad = spin_grad.defined() ? as_float64(spin_grad) : torch::zeros({in.n_atoms, 3}, f64);
+  if (edge_gradient)
+    edge_grad = edge_grad.defined() ? as_float64(edge_grad) : torch::zeros({in.n_edges, 3}, f64);
+
+  results.atom_energy = energy.data_ptr<double>();
+  results.spin_grad = spin_grad.data_ptr<double>();
+  results.edge_grad = edge_gradient ? edge_grad.data_ptr<double>() : nullptr;
+  double sum = 0.0;
+  for (int64_t k = 0; k < in.n_local; k++) sum += results.atom_energy[k];
+  results.energy = sum;
+  finite = std::isfinite(sum) && all_finite(results.spin_grad, 3 * in.n_atoms) &&
+      (!edge_gradient || all_finite(results.edge_grad, 3 * in.n_edges));
+}
+
+const ModelResults &TorchModel::evaluate(const ModelInputs &in, bool edge_gradient)
+{
+  Impl &m = *impl_;
+  if (in.n_atoms < in.n_local || in.n_local < 0 || in.n_edges < 0)
+    m.fail("evaluate() called with inconsistent sizes");
+  auto start = Clock::now();
+  torch::Tensor spin, edge_vec;
+  torch::Tensor energies = m.forward(in, spin, edge_vec, edge_gradient);
+  m.timings.forward += seconds_since(start);
+
+  start = Clock::now();
+  m.backward(energies, spin, edge_vec, edge_gradient);
+  energies = energies.detach();
+  m.timings.backward += seconds_since(start);
+
+  start = Clock::now();
+  m.convert(in, energies, edge_gradient);
+  m.timings.convert += seconds_since(start);
+  m.timings.calls++;
+  return m.results;
+}
+
+bool TorchModel::last_results_finite() const
+{
+  return impl_->finite;
+}
+
+const ModelTimings &TorchModel::timings() const
+{
+  return impl_->timings;
+}
+
+void TorchModel::reset_timings()
+{
+  impl_->timings = ModelTimings();
+}
+
+size_t TorchModel::memory_bytes() const
+{
+  size_t bytes = 0;
+  for (const auto *t : {&impl_->energy, &impl_->spin_grad, &impl_->edge_grad})
+    if (t->defined()) bytes += t->nbytes();
+  return bytes;
+}
+
+void TorchModel::set_num_threads(int n)
+{
+  if (n < 1) throw Error("LibTorch needs at least one thread, got " + std::to_string(n));
+  at::set_num_threads(n);
+}
+
+int TorchModel::num_threads()
+{
+  return at::get_num_threads();
+}
+
+}    // namespace mlspin

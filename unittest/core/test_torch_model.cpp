@@ -1,0 +1,232 @@
+// TorchScript model wrapper (no LAMMPS): JSON metadata, validation of model files,
+// and one evaluation against hand-computed energies and gradients.
+#include "core/error.h"
+#include "core/json.h"
+#include "core/torch_model.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+using namespace mlspin;
+
+namespace {
+
+std::string model_path(const std::string &name)
+{
+  return std::string(MLSPIN_TEST_MODELS) + "/" + name;
+}
+
+// The message of the mlspin::Error thrown by f, or "" when nothing was thrown.
+template <typename F> std::string error_of(F f)
+{
+  try {
+    f();
+  } catch (Error &e) {
+    return e.what();
+  }
+  return "";
+}
+
+#define EXPECT_CONTAINS(text, part)                           \
+  do {                                                        \
+    const std::string text_ = (text);                         \
+    EXPECT_NE(text_.find(part), std::string::npos) << text_;  \
+  } while (0)
+
+std::string good_metadata()
+{
+  return R"({"contract": 1, "cutoff": 3.5, "species": ["Fe", "Co"], "units": "metal", "dtype": "float64",
+             "description": "test \u00e9\n", "metrics": {"rmse": [1e-3, 2E-4]}})";
+}
+
+// spin/exchange's J(r) of make_test_models.py: J1 per species pair, J2, J3
+double exchange_j(double j1, double r)
+{
+  const double j2 = 0.003496, j3 = 1.4885;
+  const double ra = r * r / (j3 * j3);
+  return 4.0 * j1 * ra * (1.0 - j2 * ra) * std::exp(-ra);
+}
+
+double exchange_dj_dr(double j1, double r)
+{
+  const double j2 = 0.003496, j3 = 1.4885;
+  const double ra = r * r / (j3 * j3);
+  return 8.0 * j1 * r / (j3 * j3) * std::exp(-ra) * (1.0 - ra - j2 * ra * (2.0 - ra));
+}
+
+}    // namespace
+
+/* ---------------------------------------------------------------------- */
+
+TEST(Json, ParsesObjectsArraysStringsAndNumbers)
+{
+  const auto v = json::parse(good_metadata());
+  ASSERT_TRUE(v.is_object());
+  EXPECT_EQ(v.find("contract")->as_number(), 1.0);
+  EXPECT_EQ(v.find("species")->as_array()[1].as_string(), "Co");
+  EXPECT_EQ(v.find("description")->as_string(), "test \xc3\xa9\n");
+  EXPECT_DOUBLE_EQ(v.find("metrics")->find("rmse")->as_array()[1].as_number(), 2e-4);
+  EXPECT_EQ(v.find("absent"), nullptr);
+  EXPECT_TRUE(json::parse(" [true, false, null, -0.5e1] ").as_array()[3].as_number() == -5.0);
+}
+
+TEST(Json, ErrorsNameLineAndColumn)
+{
+  EXPECT_CONTAINS(error_of([] { json::parse("{\"a\": 1,\n \"b\": }"); }), "line 2, column 7");
+  EXPECT_CONTAINS(error_of([] { json::parse("{\"a\": 1} x"); }), "unexpected text after the JSON value");
+  EXPECT_CONTAINS(error_of([] { json::parse("\"abc"); }), "unterminated string");
+  EXPECT_CONTAINS(error_of([] { json::parse("[01]"); }), "expected ']'");
+  EXPECT_CONTAINS(error_of([] { json::parse(std::string(1000, '[')); }), "nesting deeper");
+  EXPECT_CONTAINS(error_of([] { json::parse("1").as_string(); }), "JSON value is a number, expected a string");
+}
+
+/* ---------------------------------------------------------------------- */
+
+TEST(ModelMetadata, AcceptsContractOne)
+{
+  const auto m = parse_model_metadata(good_metadata(), "m.pt");
+  EXPECT_EQ(m.contract, 1);
+  EXPECT_EQ(m.cutoff, 3.5);
+  EXPECT_EQ(m.species, (std::vector<std::string>{"Fe", "Co"}));
+  EXPECT_EQ(m.units, "metal");
+  EXPECT_EQ(m.dtype, "float64");
+  EXPECT_EQ(m.species_index("Co"), 1);
+  EXPECT_EQ(m.species_index("Ni"), -1);
+}
+
+TEST(ModelMetadata, RejectsEachInvalidEntry)
+{
+  // the metadata of good_metadata() with one entry replaced ("" removes it)
+  auto with = [](const std::string &key, const std::string &value) {
+    std::vector<std::pair<std::string, std::string>> entries = {
+        {"contract", "1"}, {"cutoff", "3.5"}, {"species", "[\"Fe\", \"Co\"]"},
+        {"units", "\"metal\""}, {"dtype", "\"float64\""}};
+    std::string text = "{";
+    for (auto &kv : entries) {
+      const std::string v = kv.first == key ? value : kv.second;
+      if (!v.empty()) text += (text.size() > 1 ? ", \"" : "\"") + kv.first + "\": " + v;
+    }
+    text += "}";
+    return error_of([&] { parse_model_metadata(text, "m.pt"); });
+  };
+  EXPECT_CONTAINS(with("contract", "2"), "model file 'm.pt': mlspin.json declares contract version 2; "
+                                          "this pair style implements contract version 1");
+  EXPECT_CONTAINS(with("contract", "1.5"), "\"contract\" must be an integer");
+  EXPECT_CONTAINS(with("contract", ""), "has no \"contract\"");
+  EXPECT_CONTAINS(with("cutoff", "-1"), "\"cutoff\" must be a positive finite distance");
+  EXPECT_CONTAINS(with("cutoff", "\"3.5\""), "\"cutoff\" is a string, expected a positive distance");
+  EXPECT_CONTAINS(with("units", "\"furlongs\""), "\"units\" is 'furlongs', not a LAMMPS unit style");
+  EXPECT_CONTAINS(with("dtype", "\"float16\""), "\"dtype\" is 'float16'; supported are float64 and float32");
+  EXPECT_CONTAINS(error_of([] { parse_model_metadata("[1]", "m.pt"); }), "must hold a JSON object");
+  EXPECT_CONTAINS(error_of([] { parse_model_metadata("{", "m.pt"); }), "mlspin.json is not valid JSON");
+  const std::string dup = R"({"contract": 1, "cutoff": 3, "species": ["Fe", "Fe"], "units": "lj", "dtype": "float64"})";
+  EXPECT_CONTAINS(error_of([&] { parse_model_metadata(dup, "m.pt"); }), "lists 'Fe' twice");
+  const std::string none = R"({"contract": 1, "cutoff": 3, "species": [], "units": "lj", "dtype": "float64"})";
+  EXPECT_CONTAINS(error_of([&] { parse_model_metadata(none, "m.pt"); }), "\"species\" is empty");
+}
+
+/* ---------------------------------------------------------------------- */
+
+TEST(TorchModel, RejectsFilesThatAreNotContractModels)
+{
+  auto load = [](const std::string &name) {
+    return error_of([&] { TorchModel(read_binary_file(model_path(name)), name); });
+  };
+  EXPECT_CONTAINS(error_of([] { read_binary_file("/nonexistent/model.pt"); }),
+                  "cannot open model file '/nonexistent/model.pt'");
+  EXPECT_CONTAINS(load("bad_not_torchscript.pt"), "cannot load model file 'bad_not_torchscript.pt' as a TorchScript");
+  EXPECT_CONTAINS(load("bad_state_dict.pt"), "cannot load model file 'bad_state_dict.pt' as a TorchScript");
+  EXPECT_CONTAINS(load("bad_no_json.pt"), "model file 'bad_no_json.pt' has no mlspin.json");
+  EXPECT_CONTAINS(load("bad_json.pt"), "mlspin.json is not valid JSON");
+  EXPECT_CONTAINS(load("bad_contract.pt"), "declares contract version 2");
+  EXPECT_CONTAINS(load("bad_signature.pt"), "has forward(spin: Tensor, edge_vec: Tensor) -> Tensor; contract version 1 needs");
+}
+
+class HeisenbergModel : public ::testing::Test {
+ protected:
+  // center 0 (Fe) with neighbors 1 (Co, a ghost) and 2 (Fe, a ghost), magnitudes != 1
+  std::vector<double> spin = {0.3, -1.2, 0.5, 0.9, 0.4, -0.2, -0.6, 0.8, 1.4};
+  std::vector<int64_t> types = {0, 1, 0};
+  std::vector<int64_t> edge_index = {0, 0, 1, 2};
+  std::vector<double> edge_vec = {2.3, 0.4, -0.9, -1.1, 2.0, 1.6};
+  const double j1[2][2] = {{0.0446928, 0.03}, {0.03, 0.02}};
+
+  ModelInputs inputs()
+  {
+    ModelInputs in;
+    in.n_atoms = 3;
+    in.n_local = 1;
+    in.n_edges = 2;
+    in.spin = spin.data();
+    in.types = types.data();
+    in.edge_index = edge_index.data();
+    in.edge_vec = edge_vec.data();
+    return in;
+  }
+
+  void check(const ModelResults &r, double tol)
+  {
+    double energy = 0.0, grad0[3] = {0, 0, 0};
+    for (int e = 0; e < 2; e++) {
+      const int j = static_cast<int>(edge_index[2 + e]);
+      const double *d = &edge_vec[3 * e];
+      const double rr = std::sqrt(d[0] * d[0] + d[1] * d[1] + d[2] * d[2]);
+      const double jj = exchange_j(j1[types[0]][types[j]], rr);
+      double sij = 0.0;
+      for (int c = 0; c < 3; c++) sij += spin[c] * spin[3 * j + c];
+      energy += -0.5 * jj * sij;
+      for (int c = 0; c < 3; c++) {
+        grad0[c] += -0.5 * jj * spin[3 * j + c];
+        EXPECT_NEAR(r.spin_grad[3 * j + c], -0.5 * jj * spin[c], tol) << "atom " << j;
+        if (r.edge_grad) {
+          const double g = -0.5 * exchange_dj_dr(j1[types[0]][types[j]], rr) * sij * d[c] / rr;
+          EXPECT_NEAR(r.edge_grad[3 * e + c], g, tol) << "edge " << e;
+        }
+      }
+    }
+    EXPECT_NEAR(r.atom_energy[0], energy, tol);
+    EXPECT_NEAR(r.energy, energy, tol);
+    for (int c = 0; c < 3; c++) EXPECT_NEAR(r.spin_grad[c], grad0[c], tol);
+  }
+};
+
+TEST_F(HeisenbergModel, Float64MatchesTheAnalyticGradients)
+{
+  TorchModel model(read_binary_file(model_path("heisenberg.pt")), "heisenberg.pt");
+  EXPECT_EQ(model.metadata().species, (std::vector<std::string>{"Fe", "Co"}));
+  const auto &r = model.evaluate(inputs(), true);
+  EXPECT_TRUE(model.last_results_finite());
+  check(r, 1e-15);
+  const auto &no_edges = model.evaluate(inputs(), false);
+  EXPECT_EQ(no_edges.edge_grad, nullptr);
+  check(no_edges, 1e-15);
+  EXPECT_EQ(model.timings().calls, 2);
+  EXPECT_GT(model.memory_bytes(), 0u);
+}
+
+TEST_F(HeisenbergModel, Float32ModelGetsConvertedInputsAndReturnsFloat64)
+{
+  TorchModel model(read_binary_file(model_path("heisenberg_f32.pt")), "heisenberg_f32.pt");
+  EXPECT_EQ(model.metadata().dtype, "float32");
+  check(model.evaluate(inputs(), true), 1e-7);
+}
+
+TEST_F(HeisenbergModel, FailuresOfTheModelBecomeErrors)
+{
+  auto run = [&](const std::string &name) {
+    return error_of([&] {
+      TorchModel model(read_binary_file(model_path(name)), name);
+      model.evaluate(inputs(), true);
+      if (!model.last_results_finite()) throw Error("not finite");
+    });
+  };
+  types[0] = 1;    // bad_nan.pt returns NaN energies on centers of species 1
+  EXPECT_EQ(run("bad_nan.pt"), "not finite");
+  EXPECT_CONTAINS(run("bad_raises.pt"), "model file 'bad_raises.pt': forward() failed:");
+  EXPECT_CONTAINS(run("bad_raises.pt"), "this test model always fails");
+  EXPECT_CONTAINS(run("bad_shape.pt"), "forward() returned energies of shape [], expected [n_local] = [1]");
+  EXPECT_CONTAINS(run("bad_dtype_mismatch.pt"), "forward() returned Float energies, but mlspin.json declares dtype float64");
+}
