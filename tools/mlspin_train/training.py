@@ -1,0 +1,319 @@
+"""Training loop: losses on the transverse field, the full field, energies and
+(optionally) forces; validation, learning-rate schedule, early stopping and
+checkpoints.
+
+Each loss term is a mean squared error divided by the variance of its reference
+in the training set, so the terms are dimensionless (about 1 - R^2) and the
+weights say directly how much each matters.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+import time
+from dataclasses import asdict, dataclass
+from typing import Dict, List, Optional
+
+import torch
+from tqdm import tqdm
+
+from .evaluation import metrics, predict_items
+from .graph import collate
+from .model import MLSpinModel
+from .physics import predict, transverse
+
+
+@dataclass
+class TrainSettings:
+    epochs: int = 300
+    batch_size: int = 4
+    lr: float = 2e-3
+    lr_min: float = 1e-5
+    lr_factor: float = 0.5
+    lr_patience: int = 10
+    schedule: str = "plateau"
+    patience: int = 40
+    weight_decay: float = 0.0
+    w_transverse: float = 1.0
+    w_field: float = 0.1
+    w_energy: float = 0.1
+    w_force: float = 0.0
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.schedule not in ("plateau", "cosine", "constant"):
+            raise ValueError(f"schedule must be plateau, cosine or constant, got '{self.schedule}'")
+        for name in ("w_transverse", "w_field", "w_energy", "w_force"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"loss weight {name} must be >= 0")
+        if self.w_transverse + self.w_field + self.w_energy + self.w_force <= 0:
+            raise ValueError("all loss weights are zero")
+
+
+def reference_scales(items: List[Dict]) -> Dict[str, float]:
+    """Variances of the reference quantities (denominators of the loss terms)."""
+    batch = collate(items)
+    out = {}
+    if batch.fm is not None:
+        out["transverse"] = _variance(transverse(batch.fm, batch.spin))
+        out["field"] = _variance(batch.fm)
+    if batch.energy is not None:
+        out["energy"] = _variance(batch.energy / batch.atoms_per_frame())
+    if batch.force is not None:
+        out["force"] = _variance(batch.force)
+    return out
+
+
+def _variance(x: torch.Tensor) -> float:
+    x = x.reshape(-1).double()
+    var = float(((x - x.mean()) ** 2).mean()) if x.numel() > 1 else 0.0
+    return max(var, 1e-12 * (1.0 + float((x * x).mean())))
+
+
+@torch.no_grad()
+def fit_statistics(model: MLSpinModel, items: List[Dict], hbar: float, batch_size: int = 16) -> None:
+    """Feature means and scales, per-species energy shifts and mean fields along
+    the spins, from training data."""
+    device = model.feature_mean.device
+    feats = []
+    for start in range(0, len(items), batch_size):
+        b = collate(items[start : start + batch_size]).to(device)
+        feats.append(model.descriptor(b.spin, b.types, b.edge_index, b.edge_vec, b.n_atoms))
+    x = torch.cat(feats)
+    mean = x.mean(0)
+    std = x.std(0) if x.shape[0] > 1 else torch.ones_like(mean)
+    floor = 1e-8 * (1.0 + mean.abs())
+    model.feature_mean.copy_(mean)
+    model.feature_scale.copy_(torch.where(std > floor, std, torch.ones_like(std)))
+    model.energy_shift.copy_(_energy_shift(items, model.n_species))
+    model.magnitude_coef.copy_(_magnitude_coef(items, model.n_species, hbar))
+    model.energy_scale.fill_(_energy_scale(items, hbar))
+
+
+def _energy_scale(items: List[Dict], hbar: float) -> float:
+    """Scale of the MLP output: hbar times the RMS transverse reference field, so
+    that a freshly initialised network predicts fields of the right size."""
+    if any(it.get("fm") is None for it in items):
+        return 1.0
+    spin = torch.cat([it["spin"] for it in items]).double()
+    fm = transverse(torch.cat([it["fm"] for it in items]).double(), spin)
+    rms = float(torch.sqrt((fm * fm).sum(1).mean()))
+    return hbar * rms if rms > 0 else 1.0
+
+
+def _magnitude_coef(items: List[Dict], n_species: int, hbar: float) -> torch.Tensor:
+    """c_s with -dE/d|S_i| = -2 c_s |S_i| equal to the mean reference field along S_i."""
+    coef = torch.zeros(n_species, dtype=torch.float64)
+    if any(it.get("fm") is None for it in items):
+        return coef
+    spin = torch.cat([it["spin"] for it in items]).double()
+    fm = torch.cat([it["fm"] for it in items]).double()
+    types = torch.cat([it["types"] for it in items])
+    length = torch.linalg.norm(spin, dim=1)
+    # fm = -(|S|/hbar) dE/dS  ->  dE/d|S| = -hbar fm.S^ / |S|
+    de_dlen = -hbar * (fm * spin).sum(1) / (length * length)
+    for s in range(n_species):
+        sel = types == s
+        if bool(sel.any()):
+            coef[s] = (de_dlen[sel] / (2.0 * length[sel])).mean()
+    return coef
+
+
+def _energy_shift(items: List[Dict], n_species: int) -> torch.Tensor:
+    """Least-squares energy per atom of each species (zero without energies)."""
+    if any(it.get("energy") is None for it in items):
+        return torch.zeros(n_species, dtype=torch.float64)
+    counts = torch.stack([torch.bincount(it["types"], minlength=n_species).double() for it in items])
+    energy = torch.cat([it["energy"] for it in items]).double()
+    solution = torch.linalg.lstsq(counts, energy.unsqueeze(1), driver="gelsd").solution
+    return solution.squeeze(1)
+
+
+class Trainer:
+    def __init__(
+        self,
+        model: MLSpinModel,
+        train_items: List[Dict],
+        val_items: List[Dict],
+        hbar: float,
+        settings: TrainSettings,
+        out_dir: Optional[str] = None,
+        extra: Optional[Dict] = None,
+        quiet: bool = False,
+    ):
+        if not train_items:
+            raise ValueError("no training snapshots")
+        if not val_items:
+            raise ValueError("no validation snapshots")
+        self.model = model
+        self.device = model.feature_mean.device
+        self.train_items = train_items
+        self.val_items = val_items
+        self.hbar = hbar
+        self.settings = settings
+        self.out_dir = out_dir
+        self.extra = extra or {}
+        self.quiet = quiet
+        self.scales = reference_scales(train_items)
+        self.use_forces = settings.w_force > 0 and "force" in self.scales
+        self.use_energy = settings.w_energy > 0 and "energy" in self.scales
+        self.optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
+        self.scheduler = self._scheduler()
+        self.generator = torch.Generator().manual_seed(settings.seed)
+        self.epoch = 0
+        self.history: List[Dict] = []
+        self.best_val = math.inf
+        self.best_state = copy.deepcopy(model.state_dict())
+        self.best_epoch = 0
+
+    def _scheduler(self):
+        s = self.settings
+        if s.schedule == "plateau":
+            return torch.optim.lr_scheduler.ReduceLROnPlateau(
+                self.optimizer, factor=s.lr_factor, patience=s.lr_patience, min_lr=s.lr_min
+            )
+        if s.schedule == "cosine":
+            return torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, T_max=max(1, s.epochs), eta_min=s.lr_min)
+        return None
+
+    # ------------------------------------------------------------------ losses
+
+    def loss(self, items: List[Dict], create_graph: bool) -> Dict[str, torch.Tensor]:
+        batch = collate(items).to(self.device)
+        out = predict(self.model, batch, self.hbar, forces=self.use_forces, create_graph=create_graph)
+        s = self.settings
+        terms = {}
+        if batch.fm is not None:
+            dt = transverse(out.fm, batch.spin) - transverse(batch.fm, batch.spin)
+            terms["transverse"] = (dt * dt).mean() / self.scales["transverse"]
+            df = out.fm - batch.fm
+            terms["field"] = (df * df).mean() / self.scales["field"]
+        if self.use_energy:
+            de = (out.energy - batch.energy) / batch.atoms_per_frame()
+            terms["energy"] = (de * de).mean() / self.scales["energy"]
+        if self.use_forces:
+            dfo = out.forces - batch.force
+            terms["force"] = (dfo * dfo).mean() / self.scales["force"]
+        weights = {"transverse": s.w_transverse, "field": s.w_field, "energy": s.w_energy, "force": s.w_force}
+        terms["total"] = sum(weights[k] * v for k, v in terms.items())
+        return terms
+
+    def train_epoch(self) -> float:
+        self.model.train()
+        order = torch.randperm(len(self.train_items), generator=self.generator).tolist()
+        bs = self.settings.batch_size
+        total, count = 0.0, 0
+        for start in range(0, len(order), bs):
+            items = [self.train_items[k] for k in order[start : start + bs]]
+            self.optimizer.zero_grad()
+            loss = self.loss(items, create_graph=True)["total"]
+            loss.backward()
+            self.optimizer.step()
+            total += float(loss.detach()) * len(items)
+            count += len(items)
+        return total / count
+
+    def validate(self) -> Dict[str, float]:
+        self.model.eval()
+        bs = max(self.settings.batch_size, 8)
+        sums: Dict[str, float] = {}
+        for start in range(0, len(self.val_items), bs):
+            items = self.val_items[start : start + bs]
+            for k, v in self.loss(items, create_graph=False).items():
+                sums[k] = sums.get(k, 0.0) + float(v.detach()) * len(items)
+        val = {k: v / len(self.val_items) for k, v in sums.items()}
+        val["transverse_rmse"] = math.sqrt(val.get("transverse", 0.0) * self.scales.get("transverse", 0.0))
+        return val
+
+    # ------------------------------------------------------------------ loop
+
+    def fit(self) -> List[Dict]:
+        s = self.settings
+        bar = tqdm(total=s.epochs, initial=self.epoch, desc="training", unit="epoch", disable=self.quiet, dynamic_ncols=True)
+        since_best = self.epoch - self.best_epoch
+        while self.epoch < s.epochs:
+            t0 = time.time()
+            train_loss = self.train_epoch()
+            val = self.validate()
+            self.epoch += 1
+            lr = self.optimizer.param_groups[0]["lr"]
+            self._step_scheduler(val["total"])
+            record = {
+                "epoch": self.epoch,
+                "train_loss": train_loss,
+                "val_loss": val["total"],
+                "val_transverse_rmse": val["transverse_rmse"],
+                "val_terms": {k: v for k, v in val.items() if k not in ("total", "transverse_rmse")},
+                "lr": lr,
+                "seconds": time.time() - t0,
+            }
+            self.history.append(record)
+            if val["total"] < self.best_val:
+                self.best_val = val["total"]
+                self.best_state = copy.deepcopy(self.model.state_dict())
+                self.best_epoch = self.epoch
+                since_best = 0
+                self.save_checkpoint("checkpoint_best.pt")
+            else:
+                since_best += 1
+            self.save_checkpoint("checkpoint_last.pt")
+            bar.update(1)
+            bar.set_postfix(loss=f"{train_loss:.3e}", val=f"{val['total']:.3e}", rmse_perp=f"{val['transverse_rmse']:.3e}", lr=f"{lr:.1e}")
+            if since_best >= s.patience:
+                if not self.quiet:
+                    tqdm.write(f"early stopping: no improvement of the validation loss for {s.patience} epochs")
+                break
+        bar.close()
+        self.model.load_state_dict(self.best_state)
+        return self.history
+
+    def _step_scheduler(self, val_loss: float) -> None:
+        if isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+            self.scheduler.step(val_loss)
+        elif self.scheduler is not None:
+            self.scheduler.step()
+
+    # ------------------------------------------------------------------ checkpoints
+
+    def state(self) -> Dict:
+        return {
+            "config": self.model.config,
+            "model_state": self.model.state_dict(),
+            "best_state": self.best_state,
+            "best_val": self.best_val,
+            "best_epoch": self.best_epoch,
+            "optimizer_state": self.optimizer.state_dict(),
+            "scheduler_state": self.scheduler.state_dict() if self.scheduler is not None else None,
+            "generator_state": self.generator.get_state(),
+            "epoch": self.epoch,
+            "history": self.history,
+            "settings": asdict(self.settings),
+            "extra": self.extra,
+        }
+
+    def save_checkpoint(self, name: str) -> None:
+        if self.out_dir is None:
+            return
+        path = os.path.join(self.out_dir, name)
+        tmp = path + ".tmp"
+        torch.save(self.state(), tmp)
+        os.replace(tmp, path)
+
+    def restore(self, ckpt: Dict) -> None:
+        """Continue from a checkpoint written by `save_checkpoint`."""
+        self.model.load_state_dict(ckpt["model_state"])
+        self.optimizer.load_state_dict(ckpt["optimizer_state"])
+        if self.scheduler is not None and ckpt.get("scheduler_state") is not None:
+            self.scheduler.load_state_dict(ckpt["scheduler_state"])
+        self.generator.set_state(ckpt["generator_state"])
+        self.best_state = ckpt["best_state"]
+        self.best_val = ckpt["best_val"]
+        self.best_epoch = ckpt["best_epoch"]
+        self.epoch = ckpt["epoch"]
+        self.history = ckpt["history"]
+
+    def evaluate(self, items: List[Dict]) -> Dict:
+        pred = predict_items(self.model, items, self.hbar, forces=self.use_forces)
+        return metrics(pred), pred
