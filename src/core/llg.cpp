@@ -60,33 +60,20 @@ Vec3 exact_rotate(const Vec3 &s, const Vec3 &omega, double dt)
 
 namespace {
 
-  class SemiImplicitB : public LLGIntegrator {
+  // The Cayley (implicit midpoint) rotation of s_n with Omega at the normalised midpoint
+  // of s_n and s_n+1. Semi-implicit scheme B stops after the first corrector (Mentink et
+  // al.); the spherical midpoint scheme iterates the corrector to convergence.
+  class CayleyMidpoint : public LLGIntegrator {
    public:
-    using LLGIntegrator::LLGIntegrator;
-    void step(std::vector<Vec3> &s, const std::vector<Vec3> &w_start, const std::vector<Vec3> &noise,
-              double dt, const FieldFunction &fields) override
-    {
-      const size_t n = s.size();
-      stage_s_.resize(n);
-      for (size_t i = 0; i < n; ++i) {
-        const Vec3 predicted = cayley_rotate(s[i], (0.5 * dt) * omega(s[i], w_start[i], noise, i));
-        stage_s_[i] = normalized(0.5 * (s[i] + predicted));
-      }
-      fields(stage_s_, stage_w_);
-      for (size_t i = 0; i < n; ++i)
-        s[i] = cayley_rotate(s[i], (0.5 * dt) * omega(stage_s_[i], stage_w_[i], noise, i));
-    }
-  };
+    CayleyMidpoint(const LLGSettings &settings, bool iterate) : LLGIntegrator(settings), iterate_(iterate) {}
 
-  class Midpoint : public LLGIntegrator {
-   public:
-    using LLGIntegrator::LLGIntegrator;
     void step(std::vector<Vec3> &s, const std::vector<Vec3> &w_start, const std::vector<Vec3> &noise,
               double dt, const FieldFunction &fields) override
     {
       const size_t n = s.size();
       next_.resize(n);
       stage_s_.resize(n);
+      // predictor: Omega frozen at s_n
       for (size_t i = 0; i < n; ++i)
         next_[i] = cayley_rotate(s[i], (0.5 * dt) * omega(s[i], w_start[i], noise, i));
       for (last_evaluations_ = 1;; ++last_evaluations_) {
@@ -98,6 +85,7 @@ namespace {
           change = std::max(change, norm(update - next_[i]));
           next_[i] = update;
         }
+        if (!iterate_) break;
         change = global_max_(change);
         if (change <= settings_.midpoint_tolerance) break;
         if (last_evaluations_ >= settings_.midpoint_max_iterations)
@@ -109,6 +97,7 @@ namespace {
     }
 
    private:
+    bool iterate_;
     std::vector<Vec3> next_;
   };
 
@@ -160,10 +149,10 @@ std::unique_ptr<LLGIntegrator> make_llg_integrator(LLGScheme scheme, const LLGSe
 {
   if (!(settings.alpha >= 0.0)) throw Error("damping alpha must be >= 0");
   switch (scheme) {
-    case LLGScheme::SemiImplicitB: return std::make_unique<SemiImplicitB>(settings);
+    case LLGScheme::SemiImplicitB: return std::make_unique<CayleyMidpoint>(settings, false);
     case LLGScheme::DepondtMertens: return std::make_unique<DepondtMertens>(settings);
     case LLGScheme::Heun: return std::make_unique<Heun>(settings);
-    case LLGScheme::Midpoint: return std::make_unique<Midpoint>(settings);
+    case LLGScheme::Midpoint: return std::make_unique<CayleyMidpoint>(settings, true);
   }
   throw Error("unknown LLG scheme");
 }
