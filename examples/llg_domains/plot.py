@@ -1,36 +1,18 @@
 #!/usr/bin/python3
 """Plot the LLG domain-coarsening example: s_z map of the last snapshot and the
 energy / easy-axis order against time. Usage: plot.py [log.lammps] [dump.llg_domains] [out.png]"""
+import os
 import sys
 
-import matplotlib
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
+
+import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt
-import numpy as np
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 
-
-def read_thermo(path):
-    """Columns of the last thermo block of a LAMMPS log, as a dict of arrays."""
-    header, rows, blocks = None, [], []
-    with open(path) as f:
-        for line in f:
-            words = line.split()
-            if words[:1] == ["Step"]:
-                header, rows = words, []
-            elif header and line.startswith("Loop time"):
-                blocks.append((header, rows))
-                header = None
-            elif header:
-                try:
-                    rows.append([float(w) for w in words])
-                except ValueError:
-                    pass
-    if not blocks:
-        sys.exit(f"{path}: no complete thermo block (did the run finish?)")
-    header, rows = blocks[-1]
-    data = np.array(rows)
-    return {name: data[:, k] for k, name in enumerate(header)}
+from mlspin_train.analysis import read_thermo  # noqa: E402
 
 
 def read_last_snapshot(path):
