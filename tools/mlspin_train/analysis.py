@@ -150,3 +150,10 @@ def read_thermo(path: str) -> Dict[str, np.ndarray]:
     header, rows = blocks[-1]
     data = np.array(rows)
     return {name: data[:, k] for k, name in enumerate(header)}
+
+
+def sd_field_residual(frame: Frame, coupling: float) -> float:
+    """Largest |fm - J |S| m_e| of a pair_style sd/tb snapshot: its field is J |S| times
+    the local electron spin (columns mex mey mez), a consistency check of the data."""
+    me = np.stack([frame.extra["mex"], frame.extra["mey"], frame.extra["mez"]], 1)
+    return float(np.abs(frame.fm - coupling * frame.spin_mag[:, None] * me).max())

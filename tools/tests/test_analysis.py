@@ -81,3 +81,15 @@ def test_read_thermo_takes_the_last_complete_block(tmp_path):
     thermo = read_thermo(str(log))
     assert list(thermo) == ["Step", "PotEng", "Time"]
     assert thermo["PotEng"].tolist() == [-1.5, -1.75]
+
+
+def test_sd_field_residual_is_the_largest_deviation_from_j_s_m():
+    from mlspin_train.analysis import sd_field_residual
+    frame = lattice_frame("square", 2, 2, lambda m, n: (0, 0, 1))
+    me = np.random.default_rng(1).normal(size=(4, 3))
+    frame.spin_mag = np.array([1.0, 2.0, 1.0, 0.5])
+    frame.extra = {"mex": me[:, 0], "mey": me[:, 1], "mez": me[:, 2]}
+    frame.fm = 3.0 * frame.spin_mag[:, None] * me
+    assert sd_field_residual(frame, 3.0) == pytest.approx(0.0, abs=1e-15)
+    frame.fm[2, 1] += 0.25
+    assert sd_field_residual(frame, 3.0) == pytest.approx(0.25)
