@@ -107,6 +107,7 @@ class ContinuousDescriptor(nn.Module):
         self.lmax: int = int(config.lmax)
         self.n_species: int = int(config.n_species)
         self.uses_positions: bool = True
+        self.columns: bool = True  # forward_columns() is the natural layout
         n_ch = config.n_species * config.n_radial
         n_l = config.lmax + 1
         n_lm = n_l * n_l
@@ -133,6 +134,8 @@ class ContinuousDescriptor(nn.Module):
             "chirality": n_strict * n_l,
         }
         self.n_features: int = int(sum(counts.values()))
+        self.register_buffer("column_order", torch.arange(self.n_features), persistent=False)
+        self.register_buffer("ones3", torch.ones(3, dtype=torch.float64), persistent=False)
         self.summary = {"features": counts, "n_features": self.n_features, "channels": n_ch, "n_lm": n_lm}
 
     def radial(self, r: Tensor, nbr_types: Tensor) -> Tensor:
@@ -145,46 +148,83 @@ class ContinuousDescriptor(nn.Module):
         return g
 
     def forward(self, spin: Tensor, types: Tensor, edge_index: Tensor, edge_vec: Tensor, n_local: int) -> Tensor:
+        return self.forward_columns(spin, types, edge_index, edge_vec, n_local).t()
+
+    def forward_columns(self, spin: Tensor, types: Tensor, edge_index: Tensor, edge_vec: Tensor, n_local: int) -> Tensor:
+        """[n_features, n_local]: features x atoms (rows in the order column_order).
+
+        The sums over neighbors are one batched matrix product per call: the
+        neighbors of a center in slots 0..width-1 (padded with zero radial
+        functions), A and V = sum_k g_k^T [Y_k, S_k Y_k]; then everything is
+        computed with the atoms last. B = S_i . V (S_i does not depend on j)."""
         center, nbr = edge_index[0], edge_index[1]
-        r = torch.sqrt((edge_vec * edge_vec).sum(1))
-        inside = r < self.cutoff
-        center, nbr, vec, r = center[inside], nbr[inside], edge_vec[inside], r[inside]
+        vec = edge_vec
+        r = torch.sqrt(torch.mv(vec * vec, self.ones3.to(vec.dtype)))
+        if r.numel() > 0 and float(r.max()) >= self.cutoff:
+            inside = r < self.cutoff
+            center, nbr, vec, r = center[inside], nbr[inside], vec[inside], r[inside]
+        n_edges = int(center.shape[0])
+        if n_edges > 1 and bool((center[1:] < center[:-1]).any()):
+            order = torch.sort(center, stable=True)[1]
+            center, nbr, vec, r = center[order], nbr[order], vec[order], r[order]
         g = self.radial(r, types[nbr])  # [E, C]
         ylm = real_spherical_harmonics(vec / r.unsqueeze(1), self.lmax)  # [E, M]
-        s_i = spin[center]
-        s_j = spin[nbr]
-        sij = (s_i * s_j).sum(1)
-        gy = g.unsqueeze(2) * ylm.unsqueeze(1)  # [E, C, M]
-        n_ch, n_lm = gy.shape[1], gy.shape[2]
-        a = _scatter(gy.reshape(-1, n_ch * n_lm), center, n_local).view(n_local, n_ch, n_lm)
-        b = _scatter((gy * sij.view(-1, 1, 1)).reshape(-1, n_ch * n_lm), center, n_local).view(n_local, n_ch, n_lm)
-        v = _scatter((gy.unsqueeze(3) * s_j.view(-1, 1, 1, 3)).reshape(-1, n_ch * n_lm * 3), center, n_local)
-        v = v.view(n_local, n_ch, n_lm, 3)
+        n_ch, n_lm = g.shape[1], ylm.shape[1]
+        # per edge: Y_m and S_j,a Y_m (a major)
+        right = torch.cat([ylm, (spin[nbr].unsqueeze(2) * ylm.unsqueeze(1)).reshape(n_edges, 3 * n_lm)], dim=1)
+        n_right = right.shape[1]
+        counts = torch.bincount(center, minlength=n_local)[:n_local]
+        width = int(counts.max()) if n_edges > 0 else 0
+        if n_edges == n_local * width:
+            # every center has the same number of neighbors (a full lattice)
+            gp = g.view(n_local, width, n_ch)
+            rp = right.view(n_local, width, n_right)
+        else:
+            start = torch.cumsum(counts, 0) - counts
+            slot = torch.arange(n_edges, dtype=torch.int64, device=center.device) - start[center]
+            index = torch.full([n_local * width], n_edges, dtype=torch.int64, device=center.device)
+            index = index.scatter_(0, center * width + slot, torch.arange(n_edges, dtype=torch.int64, device=center.device))
+            # empty slots: zero radial functions (their right-hand rows may be any edge's)
+            gp = torch.cat([g, g.new_zeros(1, n_ch)]).index_select(0, index).view(n_local, width, n_ch)
+            rp = right.index_select(0, index.clamp(max=max(n_edges - 1, 0))).view(n_local, width, n_right)
+        x = torch.bmm(gp.transpose(1, 2), rp).permute(1, 2, 0).contiguous()  # [C, 4M, n]
+        a = x[:, :n_lm]
+        v = x[:, n_lm:].view(n_ch, 3, n_lm, n_local)
+        s_c = spin[:n_local].t()  # [3, n]
+        b = (v * s_c.view(1, 3, 1, n_local)).sum(1)
         y00 = 0.5 * math.sqrt(1.0 / math.pi)
-        s_c = spin[:n_local]
         feats = [
-            (s_c * s_c).sum(1, keepdim=True),
-            a[:, :, 0] / y00,
-            b[:, :, 0] / y00,
+            (s_c * s_c).sum(0, keepdim=True),
+            a[:, 0] / y00,
+            b[:, 0] / y00,
             self.power(a),
             self.power(b),
             self.power_vec(v),
             self.chirality(v, s_c),
         ]
-        return torch.cat(feats, dim=1)
+        return torch.cat(feats, dim=0)
+
+    def _l_sums(self, p: Tensor) -> Tensor:
+        """[pairs, M, n] -> [pairs * L, n]: sums over m of each l."""
+        sums = [p[:, l * l : (l + 1) * (l + 1)].sum(1) for l in range(self.lmax + 1)]
+        return torch.stack(sums, dim=1).view(p.shape[0] * (self.lmax + 1), p.shape[2])
 
     def power(self, a: Tensor) -> Tensor:
-        p = (a[:, self.tri_a] * a[:, self.tri_b]) @ self.l_sum.to(a.dtype)  # [n, pairs, L]
-        return p.reshape(a.shape[0], -1)
+        """a [C, M, n] -> sum_m a_cm a_c'm per l, pairs c <= c'."""
+        return self._l_sums(a.index_select(0, self.tri_a) * a.index_select(0, self.tri_b))
 
     def power_vec(self, v: Tensor) -> Tensor:
-        p = (v[:, self.tri_a] * v[:, self.tri_b]).sum(-1) @ self.l_sum.to(v.dtype)
-        return p.reshape(v.shape[0], -1)
+        """v [C, 3, M, n] -> sum_m,a v_cma v_c'ma per l."""
+        return self._l_sums((v.index_select(0, self.tri_a) * v.index_select(0, self.tri_b)).sum(1))
 
     def chirality(self, v: Tensor, s_center: Tensor) -> Tensor:
-        cross = torch.cross(v[:, self.str_a], v[:, self.str_b], dim=-1)  # [n, pairs, M, 3]
-        triple = (cross * s_center.view(-1, 1, 1, 3)).sum(-1) @ self.l_sum.to(v.dtype)
-        return (triple * triple).reshape(v.shape[0], -1)
+        """(sum_m S_i . (v_cm x v_c'm))^2 per l, pairs c < c'."""
+        a0, a1, a2 = v.index_select(0, self.str_a).unbind(1)
+        b0, b1, b2 = v.index_select(0, self.str_b).unbind(1)
+        s0, s1, s2 = s_center.unbind(0)
+        triple = (a1 * b2 - a2 * b1) * s0 + (a2 * b0 - a0 * b2) * s1 + (a0 * b1 - a1 * b0) * s2
+        t = self._l_sums(triple)
+        return t * t
 
 
 def _scatter(values: Tensor, index: Tensor, n: int) -> Tensor:

@@ -7,7 +7,7 @@ E = sum_i e_{type(i)}(descriptor_i). forward() follows the model contract
 from __future__ import annotations
 
 import copy
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -15,7 +15,45 @@ from torch import Tensor, nn
 from .continuous_descriptor import ContinuousDescriptor, ContinuousDescriptorConfig
 from .lattice_descriptor import LatticeDescriptor, LatticeDescriptorConfig
 
-ACTIVATIONS = {"silu": nn.SiLU, "tanh": nn.Tanh, "softplus": nn.Softplus, "gelu": nn.GELU}
+# The layers of the networks can also act on features x atoms ("columns"):
+# forward_columns(x) with x [n_in, n] gives [n_out, n]. Models of one species
+# with a descriptor that computes its features in that layout (the lattice
+# descriptor) use it: the gradient with respect to the features comes back in
+# the same layout (W^T g), which keeps the backward pass of the descriptor on
+# contiguous rows, and the descriptor's own order of the features is taken
+# into account by picking columns of the first weight matrix instead of
+# reordering the features. Same parameters and state dict as nn.Linear and the
+# torch activations.
+
+
+class Linear(nn.Linear):
+    def forward_columns(self, x: Tensor, order: Optional[Tensor] = None) -> Tensor:
+        """W x + b; ``order``: x holds the inputs in this order (W's columns are picked)."""
+        weight = self.weight if order is None else self.weight.index_select(1, order)
+        return torch.addmm(self.bias.unsqueeze(1), weight, x)
+
+
+class SiLU(nn.SiLU):
+    def forward_columns(self, x: Tensor, order: Optional[Tensor] = None) -> Tensor:
+        return self.forward(x)
+
+
+class Tanh(nn.Tanh):
+    def forward_columns(self, x: Tensor, order: Optional[Tensor] = None) -> Tensor:
+        return self.forward(x)
+
+
+class Softplus(nn.Softplus):
+    def forward_columns(self, x: Tensor, order: Optional[Tensor] = None) -> Tensor:
+        return self.forward(x)
+
+
+class GELU(nn.GELU):
+    def forward_columns(self, x: Tensor, order: Optional[Tensor] = None) -> Tensor:
+        return self.forward(x)
+
+
+ACTIVATIONS = {"silu": SiLU, "tanh": Tanh, "softplus": Softplus, "gelu": GELU}
 
 
 def mlp(n_in: int, hidden: Sequence[int], activation: str) -> nn.Sequential:
@@ -24,9 +62,9 @@ def mlp(n_in: int, hidden: Sequence[int], activation: str) -> nn.Sequential:
     layers: List[nn.Module] = []
     width = n_in
     for h in hidden:
-        layers += [nn.Linear(width, h), ACTIVATIONS[activation]()]
+        layers += [Linear(width, h), ACTIVATIONS[activation]()]
         width = h
-    layers.append(nn.Linear(width, 1))
+    layers.append(Linear(width, 1))
     return nn.Sequential(*layers)
 
 
@@ -69,23 +107,61 @@ class MLSpinModel(nn.Module):
         return (x - self.feature_mean) / self.feature_scale
 
     def forward(self, spin: Tensor, types: Tensor, edge_index: Tensor, edge_vec: Tensor, n_local: int) -> Tensor:
-        x = self.features(spin, types, edge_index, edge_vec, n_local)
-        t = types[:n_local]
-        if n_local > 0 and bool(((t < 0) | (t >= self.n_species)).any()):
-            raise RuntimeError("mlspin model: a type index is outside 0.." + str(self.n_species - 1))
-        energy = torch.zeros(n_local, dtype=x.dtype, device=x.device)
-        for s, net in enumerate(self.nets):
-            sel = torch.nonzero(t == s).squeeze(1)
-            if sel.numel() > 0:
-                s_sel = spin[sel].to(x.dtype)
-                length2 = (s_sel * s_sel).sum(1)
-                e = net(x[sel]).squeeze(1) * self.energy_scale + self.energy_shift[s]
-                e = e + self.magnitude_coef[s] * (length2 - 1.0)
-                energy = energy.index_put((sel,), e)
+        if self.n_species == 1 and self.descriptor.columns:
+            energy = self._energy_columns(spin, types, edge_index, edge_vec, n_local)
+        else:
+            energy = self._energy_rows(spin, types, edge_index, edge_vec, n_local)
         if not self.uses_positions:
             # the energy does not depend on positions; keep edge_vec in the graph so
             # that a gradient with respect to it exists (and is zero)
             energy = energy + 0.0 * edge_vec.sum().to(energy.dtype)
+        return energy
+
+    def _check_types(self, types: Tensor, n_local: int) -> None:
+        t = types[:n_local]
+        if n_local > 0 and bool(((t < 0) | (t >= self.n_species)).any()):
+            raise RuntimeError("mlspin model: a type index is outside 0.." + str(self.n_species - 1))
+
+    def _energy_rows(self, spin: Tensor, types: Tensor, edge_index: Tensor, edge_vec: Tensor, n_local: int) -> Tensor:
+        x = self.features(spin, types, edge_index, edge_vec, n_local)
+        self._check_types(types, n_local)
+        t = types[:n_local]
+        energy = torch.zeros(n_local, dtype=x.dtype, device=x.device)
+        for s, net in enumerate(self.nets):
+            if self.n_species == 1:
+                # every local atom: no selection of rows
+                s_loc = spin[:n_local].to(x.dtype)
+                length2 = (s_loc * s_loc).sum(1)
+                e = net(x).squeeze(1) * self.energy_scale + self.energy_shift[s]
+                energy = e + self.magnitude_coef[s] * (length2 - 1.0)
+            else:
+                sel = torch.nonzero(t == s).squeeze(1)
+                if sel.numel() > 0:
+                    s_sel = spin[sel].to(x.dtype)
+                    length2 = (s_sel * s_sel).sum(1)
+                    e = net(x[sel]).squeeze(1) * self.energy_scale + self.energy_shift[s]
+                    e = e + self.magnitude_coef[s] * (length2 - 1.0)
+                    energy = energy.index_put((sel,), e)
+        return energy
+
+    def _energy_columns(self, spin: Tensor, types: Tensor, edge_index: Tensor, edge_vec: Tensor, n_local: int) -> Tensor:
+        """One species, features x atoms in the descriptor's order (column_order[k]:
+        the feature in row k); the same numbers as _energy_rows."""
+        dtype = self.feature_mean.dtype
+        x = self.descriptor.forward_columns(spin.to(dtype), types, edge_index, edge_vec.to(dtype), n_local)
+        self._check_types(types, n_local)
+        order = self.descriptor.column_order
+        h = (x - self.feature_mean.index_select(0, order).unsqueeze(1)) / self.feature_scale.index_select(0, order).unsqueeze(1)
+        s_loc = spin[:n_local].to(dtype)
+        length2 = (s_loc * s_loc).sum(1)
+        energy = torch.zeros(n_local, dtype=dtype, device=x.device)
+        for net in self.nets:
+            first: Optional[Tensor] = order
+            for layer in net:
+                h = layer.forward_columns(h, first)
+                first = None
+            e = h[0] * self.energy_scale + self.energy_shift[0]
+            energy = e + self.magnitude_coef[0] * (length2 - 1.0)
         return energy
 
 

@@ -89,3 +89,33 @@ def test_lattice_model_has_zero_but_defined_position_gradient():
     energy = model(batch.spin, batch.types, batch.edge_index, vec, 25).sum()
     (grad,) = torch.autograd.grad(energy, [vec])  # no "unused tensor" error
     assert grad is not None and float(grad.abs().max()) == 0.0
+
+
+@pytest.mark.parametrize("kind", ["square", "triangular", "continuous"])
+def test_one_species_fast_path_equals_the_general_path(kind):
+    """Models of one species evaluate the network on features x atoms, with the
+    descriptor's own order of the features; the same numbers as the general path
+    (rows of atoms, features in the order of the tables)."""
+    rng = np.random.default_rng(3)
+    if kind == "continuous":
+        model = continuous_model(n_species=1)
+        pos, box, _, spins = system(seed=2, n_species=1)
+    else:
+        model = lattice_model(kind, radius=3.0)
+        pos, box = make_lattice(kind, 8, 8)
+        box = planar_box(box, 2)
+        spins = random_unit(len(pos), rng) * rng.uniform(0.8, 1.2, size=(len(pos), 1))
+    with torch.no_grad():
+        model.feature_mean.uniform_(-0.5, 0.5)
+        model.feature_scale.uniform_(0.5, 2.0)
+        model.magnitude_coef.fill_(0.3)
+    batch = make_batch(pos, box, np.zeros(len(pos), dtype=np.int64), spins, model.cutoff)
+    results = []
+    for path in (model._energy_columns, model._energy_rows):
+        spin = batch.spin.clone().requires_grad_(True)
+        energy = path(spin, batch.types, batch.edge_index, batch.edge_vec, batch.n_atoms)
+        (grad,) = torch.autograd.grad(energy.sum(), [spin])
+        results.append((energy.detach(), grad))
+    (e_cols, g_cols), (e_rows, g_rows) = results
+    assert torch.allclose(e_cols, e_rows, rtol=0, atol=1e-13 * float(e_rows.abs().max()))
+    assert torch.allclose(g_cols, g_rows, rtol=0, atol=1e-13 * float(g_rows.abs().max()))
