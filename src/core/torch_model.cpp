@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <dlfcn.h>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -336,10 +337,27 @@ size_t TorchModel::memory_bytes() const
   return bytes;
 }
 
+// LibTorch's CPU matrix products go to the system BLAS, which has its own thread pool:
+// OpenBLAS (Debian's libopenblas0-pthread) starts one thread per core regardless of
+// at::set_num_threads, so several MPI ranks per node oversubscribe the cores (about 15x
+// slower products when the cores are busy). Set its pool to the same count where the
+// loaded BLAS is OpenBLAS; other BLAS libraries are left alone.
+static void set_blas_threads(int n)
+{
+  for (const char *name : {"libopenblas.so.0", "libblas.so.3"}) {
+    void *lib = dlopen(name, RTLD_LAZY | RTLD_NOLOAD);
+    if (!lib) continue;
+    auto *set = reinterpret_cast<void (*)(int)>(dlsym(lib, "openblas_set_num_threads"));
+    if (set) set(n);
+    dlclose(lib);
+  }
+}
+
 void TorchModel::set_num_threads(int n)
 {
   if (n < 1) throw Error("LibTorch needs at least one thread, got " + std::to_string(n));
   at::set_num_threads(n);
+  set_blas_threads(n);
 }
 
 int TorchModel::num_threads()

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from . import __version__
+from .runtime import set_threads
 from .dataset import DataError, Dataset, planar_box, read_dataset
 
 EPILOG = """typical use:
@@ -165,7 +166,7 @@ def _add_descriptor_options(p: argparse.ArgumentParser) -> None:
 def cmd_train(args) -> int:
     from .training import TrainSettings
 
-    torch.set_num_threads(args.threads)
+    set_threads(args.threads)
     os.makedirs(args.out, exist_ok=True)
     columns = _column_map(args.column)
     train_sets = _load_sets(args.data, columns)
@@ -224,7 +225,7 @@ def cmd_evaluate(args) -> int:
     from .physics import hbar_for
     from .plots import parity_figure
 
-    torch.set_num_threads(args.threads)
+    set_threads(args.threads)
     module, meta = load_model(args.model)
     module = module.to(args.device)
     sets = _load_sets(args.data, _column_map(args.column))
@@ -251,7 +252,7 @@ def cmd_check(args) -> int:
     from .check import FAIL, check_model
     from .lammps import default_lmp
 
-    torch.set_num_threads(args.threads)
+    set_threads(args.threads)
     lmp = None if args.no_lammps else (args.lmp or default_lmp())
     results = check_model(
         args.model, data=args.data, frame_index=args.frame, lmp=lmp, ranks=args.ranks, tol=args.tol,
@@ -300,7 +301,7 @@ def cmd_info(args) -> int:
 def cmd_card(args) -> int:
     from .card import model_card
 
-    torch.set_num_threads(args.threads)
+    set_threads(args.threads)
     text = model_card(args.model, args.timing_size)
     if args.out:
         with open(args.out, "w") as fh:

@@ -1,0 +1,28 @@
+"""Thread settings of torch and of the BLAS library behind it."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+
+import torch
+
+
+def set_threads(n: int) -> None:
+    """Use n threads in torch and in OpenBLAS.
+
+    Debian's torch does its CPU matrix products in the system BLAS; OpenBLAS
+    (libopenblas0-pthread) keeps its own pool of one thread per core, which
+    torch.set_num_threads does not change. On cores busy with other work (a
+    second training, LAMMPS jobs) that pool makes the products of a training
+    step about 15x slower, so it gets the same count. Other BLAS libraries are
+    left alone."""
+    torch.set_num_threads(n)
+    for name in ("libopenblas.so.0", "libblas.so.3"):
+        try:
+            lib = ctypes.CDLL(name, mode=os.RTLD_NOLOAD | os.RTLD_LAZY)  # only if loaded
+        except OSError:
+            continue
+        setter = getattr(lib, "openblas_set_num_threads", None)
+        if setter is not None:
+            setter(ctypes.c_int(n))
