@@ -10,8 +10,10 @@ figure and prints the largest deviation of each:
   square lattice: ferromagnetic and Neel structure-factor weights.
 
 Example (the defaults of the shipped potentials; ED makes this take a while):
-  potentials/validate.py --model potentials/triangular_tetrahedral/model.pt --lattice triangular --L 24
-  potentials/validate.py --model potentials/square_double_exchange/model.pt --lattice square --L 30
+  potentials/validate.py --model potentials/triangular_chiral/model.pt --lattice triangular --L 24 \
+      --dt 0.2 --steps 500 --every 25
+  potentials/validate.py --model potentials/square_double_exchange/model.pt --lattice square --L 30 \
+      --dt 0.1 --steps 60 --every 5
 """
 import argparse
 import json
@@ -91,16 +93,32 @@ def reference_pair_style(meta):
 def run_lammps(lmp, workdir, script, log_name="log.lammps"):
     """Start LAMMPS on a script in workdir; returns the process."""
     os.makedirs(workdir, exist_ok=True)
+    if os.path.exists(os.path.join(workdir, "finished")):
+        os.remove(os.path.join(workdir, "finished"))
     with open(os.path.join(workdir, "in.lmp"), "w") as fh:
         fh.write(script)
-    return subprocess.Popen([lmp, "-in", "in.lmp", "-log", log_name, "-screen", "none", "-nocite"], cwd=workdir,
+    proc = subprocess.Popen([lmp, "-in", "in.lmp", "-log", log_name, "-screen", "none", "-nocite"], cwd=workdir,
                             env=dict(os.environ, **MPI_ENV))
+    proc.args_workdir = workdir
+    return proc
 
 
 def wait(processes, names):
     for proc, name in zip(processes, names):
         if proc.wait() != 0:
             sys.exit(f"the {name} run failed: see its log.lammps")
+        open(os.path.join(proc.args_workdir, "finished"), "w").close()
+
+
+def finished_with(workdir, script):
+    """True if workdir holds a finished run of exactly this script (ED runs are reused:
+    they do not depend on the model)."""
+    try:
+        with open(os.path.join(workdir, "in.lmp")) as fh:
+            same = fh.read() == script
+    except OSError:
+        return False
+    return same and os.path.exists(os.path.join(workdir, "finished"))
 
 
 def observables(workdir, lattice):
@@ -145,6 +163,7 @@ def main():
     parser.add_argument("--reference", default=None, help="sd/tb arguments, instead of the model's metadata")
     parser.add_argument("--lmp", default=default_lmp(), help="LAMMPS executable with the mlspin plugin")
     parser.add_argument("--out", default="validation", help="output folder (default ./validation)")
+    parser.add_argument("--ed-only", action="store_true", help="only the ED run (it is reused by later calls)")
     args = parser.parse_args()
 
     _, meta = load_model(args.model)
@@ -156,15 +175,25 @@ def main():
 
     lattice = LATTICES[args.lattice].format(L=args.L, rho=1 / H, h=H, ly=args.L * H, tilt=0.5 * args.L)
     setup = SETUP.format(lattice=lattice, seed=args.seed)
-    wait([run_lammps(args.lmp, out, setup, "log.setup")], ["setup"])
+    if not finished_with(out, setup):
+        wait([run_lammps(args.lmp, out, setup, "log.setup")], ["setup"])
     common = dict(dt=args.dt, alpha=args.alpha, every=args.every, steps=args.steps)
     runs = {}
     for name, pair in (("ed", ed_pair), ("ml", ml_pair)):
-        runs[name] = run_lammps(args.lmp, os.path.join(out, name), RUN.format(pair=pair, **common))
-    print(f"validate: ED and ML runs of {args.steps} steps on {args.L}x{args.L} ({args.lattice}) in {out}", flush=True)
+        script = RUN.format(pair=pair, **common)
+        if name == "ed" and finished_with(os.path.join(out, name), script):
+            print(f"validate: reusing the finished ED run in {os.path.join(out, name)} (same script)")
+            continue
+        if name == "ml" and args.ed_only:
+            continue
+        runs[name] = run_lammps(args.lmp, os.path.join(out, name), script)
+    print(f"validate: {' and '.join(runs).upper()} run(s) of {args.steps} steps on {args.L}x{args.L} "
+          f"({args.lattice}) in {out}", flush=True)
     start = time.time()
     wait(list(runs.values()), list(runs))
-    print(f"validate: both runs finished after {time.time() - start:.0f} s")
+    print(f"validate: runs finished after {time.time() - start:.0f} s")
+    if args.ed_only:
+        return
 
     ed, ml = observables(os.path.join(out, "ed"), args.lattice), observables(os.path.join(out, "ml"), args.lattice)
     deviations = {key: float(np.max(np.abs(ed[key] - ml[key]))) for key in ed if key != "time"}

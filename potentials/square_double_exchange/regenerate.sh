@@ -1,0 +1,62 @@
+#!/bin/bash
+# Regenerate the ED training data of potentials/square_double_exchange and retrain the model.
+#
+#   potentials/square_double_exchange/regenerate.sh            # data (about 1.3 CPU hours) + training
+#   potentials/square_double_exchange/regenerate.sh data       # only the data
+#   potentials/square_double_exchange/regenerate.sh train      # only the training (data present)
+#   potentials/square_double_exchange/regenerate.sh jobs       # only write the first job list
+#
+# Environment: LMP, DATA, WORKERS, THREADS (see ../common/jobs.sh).
+# Not part of CI. Interrupted data generation continues where it stopped (NAME.done files).
+#
+# Reference Hamiltonian (pair_style sd/tb, units lj: energies in t, time in hbar/t):
+#   double exchange on the square lattice: nearest-neighbour hopping t = 1, J = 6,
+#   canonical filling 0.485 per site and spin (3% holes), electron temperature kT = 0.05.
+set -euo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+HAM="hop 1.0 J 6.0 filling 0.485 kT 0.05 solver ed"
+source "$HERE/../common/jobs.sh"
+what=${1:-all}
+mkdir -p "$DATA"
+cd "$DATA"
+
+if [ "$what" = all ] || [ "$what" = data ] || [ "$what" = jobs ]; then
+  for L in 12 16 20 30; do
+    $PY "$COMMON/make_configs.py" lattice --lattice square --L $L --out sq$L.data
+  done
+  # Phase 1: quench trajectories from random spins (fix llg, T = 0) and configurations.
+  # train_*: training; valid_*: early stopping and learning-rate schedule; test_*: held out,
+  # evaluated once at the end (other seeds, dt and lattice sizes than training).
+  # ED costs ~ N^3 (1.3 s per field evaluation at 20x20), so trajectories run mostly on
+  # 12x12 and 16x16; configurations on 20x20; tests on 20x20 and 30x30.
+  {
+    traj test_q20_s6 sq20.data 6 0.5 0.05 200 10         # t = 10
+    traj train_q20_s1 sq20.data 1 0.5 0.1 740 20         # t = 74
+    traj train_q16_s2 sq16.data 2 1.0 0.1 600 20         # t = 60
+    traj valid_q16_s5 sq16.data 5 1.0 0.1 300 20
+    traj train_q12_s3 sq12.data 3 0.5 0.1 1000 25        # t = 100
+    traj train_q12_s4 sq12.data 4 1.0 0.1 1000 25
+    configs train_c20 sq20.data 800 --lattice square --L 20 --seed 101
+    configs test_c30 sq30.data 10 --lattice square --L 30 --seed 104
+    configs valid_c20 sq20.data 60 --lattice square --L 20 --seed 103
+  } > jobs1.txt
+  [ "$what" = jobs ] && exit 0      # only write the job list (to merge with other lists)
+  $PY "$COMMON/run_jobs.py" jobs1.txt --workers "$WORKERS"
+  # Phase 2: snapshots of the training trajectories with random noise added.
+  {
+    perturb train_p16 sq16.data train_q16_s2.dump 200 201
+    perturb train_p12 sq12.data "train_q12_s3.dump train_q12_s4.dump" 300 202
+  } > jobs2.txt
+  $PY "$COMMON/run_jobs.py" jobs2.txt --workers "$WORKERS"
+fi
+
+if [ "$what" = all ] || [ "$what" = train ]; then
+  cd "$HERE"
+  D=$DATA
+  $PY "$ROOT/tools/mlspin-train" train --threads "$THREADS" --out "$HERE/fit" \
+    $D/train_q20_s1 $D/train_q16_s2 $D/train_q12_s{3,4} $D/train_c20 $D/train_p16 $D/train_p12 \
+    --valid $D/valid_q16_s5 $D/valid_c20 \
+    --test $D/test_q20_s6 $D/test_c30 \
+    --radius 4 --hidden 128,128,64 --w-field 0.02 --epochs 30 --schedule cosine --seed 1
+  cp "$HERE/fit/model.pt" "$HERE/model.pt"
+fi

@@ -1,0 +1,71 @@
+#!/bin/bash
+# Regenerate the ED training data of potentials/triangular_chiral and retrain the model.
+#
+#   potentials/triangular_chiral/regenerate.sh            # data (about 1.5 CPU hours) + training
+#   potentials/triangular_chiral/regenerate.sh data       # only the data
+#   potentials/triangular_chiral/regenerate.sh train      # only the training (data present)
+#   potentials/triangular_chiral/regenerate.sh jobs       # only write the first job list
+#
+# Environment: LMP, DATA, WORKERS, THREADS (see ../common/jobs.sh).
+# Not part of CI. Interrupted data generation continues where it stopped (NAME.done files).
+#
+# Reference Hamiltonian (pair_style sd/tb, units lj: energies in t, time in hbar/t):
+#   nearest-neighbour hopping t = 1, J = 3, chemical potential mu = -3.3 (middle of the
+#   gap of the chiral tetrahedral state at quarter filling), electron temperature kT = 0.2.
+set -euo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+HAM="hop 1.0 J 3.0 mu -3.3 kT 0.2 solver ed"
+source "$HERE/../common/jobs.sh"
+what=${1:-all}
+mkdir -p "$DATA"
+cd "$DATA"
+
+if [ "$what" = all ] || [ "$what" = data ] || [ "$what" = jobs ]; then
+  for L in 12 18 24; do
+    $PY "$COMMON/make_configs.py" lattice --lattice triangular --L $L --out tri$L.data
+  done
+  # initial states of domain relaxations: Voronoi patterns of 1-6 tetrahedral domains
+  # (random O(3) rotations: both chiralities) with a little noise
+  for s in 41 44; do
+    $PY "$COMMON/make_configs.py" lattice --lattice triangular --L 18 --state domains --states tetra \
+        --max-noise 0.1 --seed $s --out dom18_s$s.data
+  done
+  # Phase 1: quench trajectories from random spins (fix llg, T = 0) and configurations.
+  # train_*: training; valid_*: early stopping and learning-rate schedule; test_*: held out,
+  # evaluated once at the end (other seeds, dt and lattice sizes than training).
+  {
+    traj train_q18_s21 tri18.data 21 1.0 0.2 300 25        # t = 60
+    traj test_q18_s23 tri18.data 23 0.5 0.1 200 20         # t = 20
+    traj test_q24_s31 tri24.data 31 0.5 0.1 120 10         # 24x24: the validation size; t = 12
+    traj test_d18_s44 dom18_s44.data 0 0.5 0.1 150 10      # domain walls
+    for s in 1 2 3 4 5 6; do
+      a=$([ $((s % 2)) = 1 ] && echo 1.0 || echo 0.5)
+      traj train_q12_s$s tri12.data $s $a 0.2 2500 50     # t = 500: ordered from t ~ 400 on
+    done
+    traj valid_q12_s9 tri12.data 9 1.0 0.2 1500 50
+    traj test_q12_s10 tri12.data 10 0.5 0.2 2500 50
+    traj train_d18_s41 dom18_s41.data 0 1.0 0.2 400 20     # domain relaxation from 1-6 domains
+    configs train_c18 tri18.data 800 --lattice triangular --L 18 --seed 101
+    configs train_c12 tri12.data 1500 --lattice triangular --L 12 --seed 102
+    configs valid_c18 tri18.data 100 --lattice triangular --L 18 --seed 103
+  } > jobs1.txt
+  [ "$what" = jobs ] && exit 0      # only write the job list (to merge with other lists)
+  $PY "$COMMON/run_jobs.py" jobs1.txt --workers "$WORKERS"
+  # Phase 2: snapshots of the training trajectories with random noise added.
+  {
+    perturb train_p12 tri12.data "$(echo train_q12_s?.dump)" 1200 202
+  } > jobs2.txt
+  $PY "$COMMON/run_jobs.py" jobs2.txt --workers "$WORKERS"
+fi
+
+if [ "$what" = all ] || [ "$what" = train ]; then
+  cd "$HERE"
+  D=$DATA
+  $PY "$ROOT/tools/mlspin-train" train --threads "$THREADS" --out "$HERE/fit" \
+    $D/train_q18_s21 $D/train_q12_s{1,2,3,4,5,6} $D/train_d18_s41 \
+    $D/train_c18 $D/train_c12 $D/train_p12 \
+    --valid $D/valid_q12_s9 $D/valid_c18 \
+    --test $D/test_q24_s31 $D/test_q18_s23 $D/test_q12_s10 $D/test_d18_s44 \
+    --radius 5 --hidden 256,128,64 --w-field 0.02 --epochs 40 --schedule cosine --seed 1
+  cp "$HERE/fit/model.pt" "$HERE/model.pt"
+fi
