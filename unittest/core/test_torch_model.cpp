@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <dlfcn.h>
 #include <string>
 #include <vector>
 
@@ -229,4 +230,22 @@ TEST_F(HeisenbergModel, FailuresOfTheModelBecomeErrors)
   EXPECT_CONTAINS(run("bad_raises.pt"), "this test model always fails");
   EXPECT_CONTAINS(run("bad_shape.pt"), "forward() returned energies of shape [], expected [n_local] = [1]");
   EXPECT_CONTAINS(run("bad_dtype_mismatch.pt"), "forward() returned Float energies, but mlspin.json declares dtype float64");
+}
+
+// LibTorch's products run in the system BLAS; when that is OpenBLAS, its own thread pool
+// must follow the thread count too (one pool thread per core oversubscribes the cores of
+// several MPI ranks).
+TEST(TorchModel, ThreadCountReachesOpenBLAS)
+{
+  int (*get)() = nullptr;
+  for (const char *name : {"libopenblas.so.0", "libblas.so.3"}) {
+    void *lib = dlopen(name, RTLD_LAZY | RTLD_NOLOAD);
+    if (lib && !get) get = reinterpret_cast<int (*)()>(dlsym(lib, "openblas_get_num_threads"));
+  }
+  if (!get) GTEST_SKIP() << "the BLAS behind LibTorch is not OpenBLAS";
+  for (int n : {1, 2}) {
+    TorchModel::set_num_threads(n);
+    EXPECT_EQ(TorchModel::num_threads(), n);
+    EXPECT_EQ(get(), n);
+  }
 }
