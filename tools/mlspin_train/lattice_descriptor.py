@@ -347,6 +347,13 @@ def _symmetrize_repeated(t: np.ndarray, keys) -> np.ndarray:
 # the 2 or 3 components of a vector run over contiguous rows of n numbers.
 
 
+# tables of build_tables kept in the state dict (the evaluation tables derive from them)
+STATE_TABLES = (
+    "bond_p bond_q tri_a tri_b tri_c orb_var orb_u copy_comp ref_weight lin_comp pw_copy ph_copy ph_ref "
+    "bs_copy bs_ref2 bs_ref3 bs_t rb_ref1 rb_ref2 rb_ref3 rb_t"
+).split()
+
+
 class LatticeDescriptor(nn.Module):
     """forward(spin, types, edge_index, edge_vec, n_local) -> [n_local, n_features]."""
 
@@ -375,12 +382,20 @@ class LatticeDescriptor(nn.Module):
         self._buffer("basis_inv", np.linalg.inv(basis))
         self._buffer("site_lookup", lookup)
         # the tables of build_tables (in the state dict of checkpoints)
-        for name in (
-            "bond_p bond_q tri_a tri_b tri_c orb_var orb_u copy_comp ref_weight lin_comp pw_copy ph_copy ph_ref "
-            "bs_copy bs_ref2 bs_ref3 bs_t rb_ref1 rb_ref2 rb_ref3 rb_t"
-        ).split():
+        for name in STATE_TABLES:
             self._buffer(name, tables[name])
         self._evaluation_tables(tables, basis)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        """Loading a state dict replaces the tables of build_tables; the evaluation
+        tables derived from them are rebuilt. (The irrep bases come from eigenvectors
+        in degenerate subspaces, which differ with the BLAS thread count: a checkpoint's
+        tables need not be those this process would build.)"""
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+        tables = build_tables(self.config)
+        for name in STATE_TABLES:
+            tables[name] = getattr(self, name).cpu().numpy()
+        self._evaluation_tables(tables, self.basis.cpu().numpy())
 
     def _buffer(self, name: str, value: np.ndarray, persistent: bool = True) -> None:
         value = np.asarray(value)

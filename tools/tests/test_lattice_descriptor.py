@@ -150,3 +150,17 @@ def test_feature_count_is_linear_in_the_stencil(kind):
     # growth of features follows growth of variables (no quadratic pair terms)
     (v0, f0), (v2, f2) = counts[0], counts[-1]
     assert (f2 - f0) < 2.5 * (v2 - v0)
+
+
+def test_loading_a_state_dict_rebuilds_the_evaluation_tables():
+    """Checkpoints hold the irrep bases (orb_u); those built by another process may
+    differ (eigenvectors in degenerate subspaces), and the evaluation tables derived
+    from them must follow what was loaded."""
+    from mlspin_train.lattice_descriptor import LatticeDescriptor, LatticeDescriptorConfig
+    a = LatticeDescriptor(LatticeDescriptorConfig(lattice="triangular", radius=2.0))
+    state = a.state_dict()
+    state["orb_u"] = -state["orb_u"]  # another valid choice of signs of the bases
+    b = LatticeDescriptor(LatticeDescriptorConfig(lattice="triangular", radius=2.0))
+    b.load_state_dict(state)
+    expected = torch.cat([state["orb_u"].transpose(1, 2), torch.zeros(1, *state["orb_u"].shape[1:], dtype=torch.float64)])
+    assert torch.equal(b.orb_ut, expected)
