@@ -66,6 +66,6 @@ if [ "$what" = all ] || [ "$what" = train ]; then
     $D/train_c18 $D/train_c12 $D/train_p12 \
     --valid $D/valid_q12_s9 $D/valid_c18 \
     --test $D/test_q24_s31 $D/test_q18_s23 $D/test_q12_s10 $D/test_d18_s44 \
-    --radius 5 --hidden 256,128,64 --w-field 0.02 --epochs 40 --schedule cosine --seed 1
+    --radius 4 --hidden 64,64,32 --epochs 30 --schedule cosine --seed 1
   cp "$HERE/fit/model.pt" "$HERE/model.pt"
 fi
