@@ -40,7 +40,7 @@ if [ "$what" = all ] || [ "$what" = data ] || [ "$what" = jobs ]; then
     traj test_d18_s44 dom18_s44.data 0 0.5 0.1 150 10      # domain walls
     for s in 1 2 3 4 5 6; do
       a=$([ $((s % 2)) = 1 ] && echo 1.0 || echo 0.5)
-      traj train_q12_s$s tri12.data $s $a 0.2 2500 50     # t = 500: ordered from t ~ 400 on
+      traj train_q12_s$s tri12.data $s $a 0.2 2500 50     # t = 500: chiral order forms at t ~ 120-250
     done
     traj valid_q12_s9 tri12.data 9 1.0 0.2 1500 50
     traj test_q12_s10 tri12.data 10 0.5 0.2 2500 50
