@@ -97,22 +97,20 @@ def run_lammps(lmp, workdir, script, log_name="log.lammps"):
         os.remove(os.path.join(workdir, "finished"))
     with open(os.path.join(workdir, "in.lmp"), "w") as fh:
         fh.write(script)
-    proc = subprocess.Popen([lmp, "-in", "in.lmp", "-log", log_name, "-screen", "none", "-nocite"], cwd=workdir,
+    return subprocess.Popen([lmp, "-in", "in.lmp", "-log", log_name, "-screen", "none", "-nocite"], cwd=workdir,
                             env=dict(os.environ, **MPI_ENV))
-    proc.args_workdir = workdir
-    return proc
 
 
-def wait(processes, names):
-    for proc, name in zip(processes, names):
+def wait(runs):
+    """Wait for {name: (workdir, process)}; a run that succeeded is marked finished."""
+    for name, (workdir, proc) in runs.items():
         if proc.wait() != 0:
             sys.exit(f"the {name} run failed: see its log.lammps")
-        open(os.path.join(proc.args_workdir, "finished"), "w").close()
+        open(os.path.join(workdir, "finished"), "w").close()
 
 
 def finished_with(workdir, script):
-    """True if workdir holds a finished run of exactly this script (ED runs are reused:
-    they do not depend on the model)."""
+    """True if workdir holds a finished run of exactly this script."""
     try:
         with open(os.path.join(workdir, "in.lmp")) as fh:
             same = fh.read() == script
@@ -175,22 +173,23 @@ def main():
 
     lattice = LATTICES[args.lattice].format(L=args.L, rho=1 / H, h=H, ly=args.L * H, tilt=0.5 * args.L)
     setup = SETUP.format(lattice=lattice, seed=args.seed)
-    if not finished_with(out, setup):
-        wait([run_lammps(args.lmp, out, setup, "log.setup")], ["setup"])
+    # the ED run does not depend on the model: a finished one from the same initial spins
+    # (same setup) and the same script is reused
+    same_initial_spins = finished_with(out, setup)
+    if not same_initial_spins:
+        wait({"setup": (out, run_lammps(args.lmp, out, setup, "log.setup"))})
     common = dict(dt=args.dt, alpha=args.alpha, every=args.every, steps=args.steps)
     runs = {}
     for name, pair in (("ed", ed_pair), ("ml", ml_pair)):
-        script = RUN.format(pair=pair, **common)
-        if name == "ed" and finished_with(os.path.join(out, name), script):
-            print(f"validate: reusing the finished ED run in {os.path.join(out, name)} (same script)")
-            continue
-        if name == "ml" and args.ed_only:
-            continue
-        runs[name] = run_lammps(args.lmp, os.path.join(out, name), script)
-    print(f"validate: {' and '.join(runs).upper()} run(s) of {args.steps} steps on {args.L}x{args.L} "
+        workdir, script = os.path.join(out, name), RUN.format(pair=pair, **common)
+        if name == "ed" and same_initial_spins and finished_with(workdir, script):
+            print(f"validate: reusing the finished ED run in {workdir} (same initial spins and script)")
+        elif name == "ed" or not args.ed_only:
+            runs[name] = (workdir, run_lammps(args.lmp, workdir, script))
+    print(f"validate: {' and '.join(n.upper() for n in runs)} run(s) of {args.steps} steps on {args.L}x{args.L} "
           f"({args.lattice}) in {out}", flush=True)
     start = time.time()
-    wait(list(runs.values()), list(runs))
+    wait(runs)
     print(f"validate: runs finished after {time.time() - start:.0f} s")
     if args.ed_only:
         return
