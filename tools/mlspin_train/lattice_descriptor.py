@@ -392,9 +392,13 @@ class LatticeDescriptor(nn.Module):
         in degenerate subspaces, which differ with the BLAS thread count: a checkpoint's
         tables need not be those this process would build.)"""
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
-        tables = build_tables(self.config)
-        for name in STATE_TABLES:
-            tables[name] = getattr(self, name).cpu().numpy()
+        tables = {name: getattr(self, name).cpu().numpy() for name in STATE_TABLES}
+        # the stencil sites, in slot order, from the inverse table site_lookup
+        lookup = self.site_lookup.cpu().numpy()
+        width = 2 * self.reach + 1
+        index = np.empty(self.n_sites, dtype=np.int64)
+        index[lookup[lookup >= 0]] = np.nonzero(lookup >= 0)[0]
+        tables["sites"] = np.stack([index // width, index % width], 1) - self.reach
         self._evaluation_tables(tables, self.basis.cpu().numpy())
 
     def _buffer(self, name: str, value: np.ndarray, persistent: bool = True) -> None:
