@@ -1,6 +1,6 @@
 # Sourced by NAME/regenerate.sh after it sets HERE (its folder) and HAM (the sd/tb
-# arguments): paths, settings and the job-line writers of run_jobs.py lists.
-# Environment: LMP (default build/lmp), DATA (default NAME/data), WORKERS (parallel
+# arguments): paths, settings (DATA created and made absolute), the job-line writers of
+# run_jobs.py lists, run_list and train_model.
 # serial LAMMPS processes, default 2), THREADS (torch threads of the training, default 2).
 ROOT=$(cd "$HERE/../.." && pwd)
 COMMON=$ROOT/potentials/common
@@ -19,4 +19,14 @@ configs() {  # configs NAME LATTICE_DATA N [make_configs options]: independent c
 }
 perturb() {  # perturb NAME LATTICE_DATA FROM_DUMP N SEED: snapshots + noise of amplitude 0.02 to 0.3
   echo "$1 $PY $COMMON/make_configs.py perturb --dump $3 --n $4 --seed $5 --sigma 0.02,0.3 --out $1 && $LMP -in $COMMON/in.sd_tb_configs -log none -screen none -var name $1 -var data $2 -var cfg $1 -var n $4 -var ham '$HAM'"
+}
+mkdir -p "$DATA"
+DATA=$(cd "$DATA" && pwd)
+
+run_list() {  # run_list JOBS: run a job list, WORKERS at a time, resumably
+  $PY "$COMMON/run_jobs.py" "$1" --workers "$WORKERS"
+}
+train_model() {  # train_model DATA_SETS_AND_OPTIONS...: fit into NAME/fit, ship NAME/model.pt
+  $PY "$ROOT/tools/mlspin-train" train --threads "$THREADS" --out "$HERE/fit" "$@"
+  cp "$HERE/fit/model.pt" "$HERE/model.pt"
 }

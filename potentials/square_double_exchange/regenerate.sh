@@ -17,7 +17,6 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 HAM="hop 1.0 J 6.0 filling 0.485 kT 0.05 solver ed"
 source "$HERE/../common/jobs.sh"
 what=${1:-all}
-mkdir -p "$DATA"
 cd "$DATA"
 
 if [ "$what" = all ] || [ "$what" = data ] || [ "$what" = jobs ]; then
@@ -41,22 +40,20 @@ if [ "$what" = all ] || [ "$what" = data ] || [ "$what" = jobs ]; then
     configs valid_c20 sq20.data 60 --lattice square --L 20 --seed 103
   } > jobs1.txt
   [ "$what" = jobs ] && exit 0      # only write the job list (to merge with other lists)
-  $PY "$COMMON/run_jobs.py" jobs1.txt --workers "$WORKERS"
+  run_list jobs1.txt
   # Phase 2: snapshots of the training trajectories with random noise added.
   {
     perturb train_p16 sq16.data train_q16_s2.dump 200 201
     perturb train_p12 sq12.data "train_q12_s3.dump train_q12_s4.dump" 300 202
   } > jobs2.txt
-  $PY "$COMMON/run_jobs.py" jobs2.txt --workers "$WORKERS"
+  run_list jobs2.txt
 fi
 
 if [ "$what" = all ] || [ "$what" = train ]; then
-  cd "$HERE"
   D=$DATA
-  $PY "$ROOT/tools/mlspin-train" train --threads "$THREADS" --out "$HERE/fit" \
+  train_model \
     $D/train_q20_s1 $D/train_q16_s2 $D/train_q12_s{3,4} $D/train_c20 $D/train_p16 $D/train_p12 \
     --valid $D/valid_q16_s5 $D/valid_c20 \
     --test $D/test_q20_s6 $D/test_c30 \
     --radius 4 --hidden 128,128,64 --w-field 0.02 --epochs 30 --schedule cosine --seed 1
-  cp "$HERE/fit/model.pt" "$HERE/model.pt"
 fi

@@ -17,7 +17,6 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 HAM="hop 1.0 J 3.0 mu -3.3 kT 0.2 solver ed"
 source "$HERE/../common/jobs.sh"
 what=${1:-all}
-mkdir -p "$DATA"
 cd "$DATA"
 
 if [ "$what" = all ] || [ "$what" = data ] || [ "$what" = jobs ]; then
@@ -50,22 +49,20 @@ if [ "$what" = all ] || [ "$what" = data ] || [ "$what" = jobs ]; then
     configs valid_c18 tri18.data 100 --lattice triangular --L 18 --seed 103
   } > jobs1.txt
   [ "$what" = jobs ] && exit 0      # only write the job list (to merge with other lists)
-  $PY "$COMMON/run_jobs.py" jobs1.txt --workers "$WORKERS"
+  run_list jobs1.txt
   # Phase 2: snapshots of the training trajectories with random noise added.
   {
     perturb train_p12 tri12.data "$(echo train_q12_s?.dump)" 1200 202
   } > jobs2.txt
-  $PY "$COMMON/run_jobs.py" jobs2.txt --workers "$WORKERS"
+  run_list jobs2.txt
 fi
 
 if [ "$what" = all ] || [ "$what" = train ]; then
-  cd "$HERE"
   D=$DATA
-  $PY "$ROOT/tools/mlspin-train" train --threads "$THREADS" --out "$HERE/fit" \
+  train_model \
     $D/train_q18_s21 $D/train_q12_s{1,2,3,4,5,6} $D/train_d18_s41 \
     $D/train_c18 $D/train_c12 $D/train_p12 \
     --valid $D/valid_q12_s9 $D/valid_c18 \
     --test $D/test_q24_s31 $D/test_q18_s23 $D/test_q12_s10 $D/test_d18_s44 \
     --radius 4 --hidden 64,64,32 --epochs 30 --schedule cosine --seed 1
-  cp "$HERE/fit/model.pt" "$HERE/model.pt"
 fi
