@@ -1,6 +1,7 @@
 # Sourced by NAME/regenerate.sh after it sets HERE (its folder) and HAM (the sd/tb
 # arguments): paths, settings (DATA created and made absolute), the job-line writers of
 # run_jobs.py lists, run_list and train_model.
+# Environment: LMP (default build/lmp), DATA (default NAME/data), WORKERS (parallel
 # serial LAMMPS processes, default 2), THREADS (torch threads of the training, default 2).
 ROOT=$(cd "$HERE/../.." && pwd)
 COMMON=$ROOT/potentials/common
