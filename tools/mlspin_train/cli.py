@@ -129,6 +129,7 @@ def descriptor_config(args, frame) -> Dict:
         radius=args.radius,
         bond_radius=args.bond_radius,
         bond_shells=args.bond_shells,
+        cross_radius=args.cross_radius,
         chiral_radius=args.chiral_radius,
         tri_shells=args.tri_shells,
         ref_decay=args.ref_decay,
@@ -150,6 +151,7 @@ def _add_descriptor_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--chiral-radius", type=float, default=None, help="chirality triangles with vertices within this radius (default: min(radius, 2))")
     g.add_argument("--tri-shells", type=int, default=None, help="triangle sides up to the N-th neighbor distance (default 2 square, 1 triangular)")
     g.add_argument("--ref-decay", type=float, default=1.5, help="reference irreps weight orbits by exp(-distance/ref_decay), lattice constants; 0 = equal weights (default 1.5)")
+    g.add_argument("--cross-radius", type=float, default=0.0, help="cross power spectrum f_r.f_s of all pairs of irrep copies of one reference within this radius (0 = none)")
     g.add_argument("--no-time-reversal", action="store_true", help="also keep invariants odd in the chiralities")
     g.add_argument("--no-bispectrum", action="store_true", help="omit bispectrum invariants")
     g.add_argument("--site-tol", type=float, default=0.02, help="largest distance of an atom from its lattice site, lattice constants (default 0.02)")

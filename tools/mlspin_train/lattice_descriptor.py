@@ -30,7 +30,13 @@ exp(-distance / ref_decay), so the nearest orbits set the frame). Invariants:
 * bispectrum:   T(f_r, F^{G_r,p_r}, F^X) for every reference X with a nonzero
                 invariant tensor T (the sense of rotation of f_r relative to its
                 reference, for 2D irreps),
-* reference bispectrum: T(F^X, F^Y, F^Z) for all reference triples.
+* reference bispectrum: T(F^X, F^Y, F^Z) for all reference triples,
+* cross power:  f_r . f_s for pairs of copies of one reference whose orbits lie
+                within ``cross_radius`` (optional). The power and phase
+                invariants span only 2n of the n(n+1)/2 quadratic forms of n
+                copies; near an ordered state, where the non-trivial copies are
+                small, the energy is such a quadratic form (the spin-wave
+                energy), so the short-range copies get all of them.
 
 All are polynomials in the spins, so energies and fields are smooth. The count
 is linear in the number of variables. With ``time_reversal`` (default), only
@@ -69,6 +75,7 @@ class LatticeDescriptorConfig:
     chiral_radius: Optional[float] = None
     tri_shells: Optional[int] = None
     ref_decay: float = 1.5
+    cross_radius: float = 0.0
     time_reversal: bool = True
     bispectrum: bool = True
     site_tol: float = 0.02
@@ -81,7 +88,7 @@ class LatticeDescriptorConfig:
             self.chiral_radius = min(self.radius, 2.0)
         if self.tri_shells is None:
             self.tri_shells = 2 if self.lattice == "square" else 1
-        for name in ("radius", "bond_radius", "chiral_radius"):
+        for name in ("radius", "bond_radius", "chiral_radius", "cross_radius"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0 lattice constants, got {getattr(self, name)}")
         if not 0 < self.site_tol < 0.5:
@@ -244,6 +251,13 @@ def _feature_tables(cfg: LatticeDescriptorConfig, group: DihedralGroup, copies: 
             phase_c.append(r)
             phase_r.append(ref_index[(c.irrep, c.parity)])
 
+    # cross power: pairs of copies of one reference within cross_radius, the
+    # 2-dimensional ones first (their products have two terms)
+    short = [r for r in power if copies[r].radius <= cfg.cross_radius + 1e-6]
+    same_reference = lambda r, s: (copies[r].irrep, copies[r].parity) == (copies[s].irrep, copies[s].parity)  # noqa: E731
+    cross = [(r, s) for r, s in itertools.combinations(short, 2) if same_reference(r, s)]
+    cross.sort(key=lambda rs: len(copies[rs[0]].comps) != 2)
+
     nontrivial = [k for k in ref_keys if k[0] != 0]
     bs_c, bs_2, bs_3, bs_t = [], [], [], []
     rb_1, rb_2, rb_3, rb_t = [], [], [], []
@@ -294,6 +308,7 @@ def _feature_tables(cfg: LatticeDescriptorConfig, group: DihedralGroup, copies: 
         "phase": len(phase_c),
         "bispectrum": len(bs_c),
         "reference_bispectrum": len(rb_1),
+        "cross_power": len(cross),
     }
     return dict(
         ref_weight=ref_weight,
@@ -309,6 +324,8 @@ def _feature_tables(cfg: LatticeDescriptorConfig, group: DihedralGroup, copies: 
         rb_ref2=idx(rb_2),
         rb_ref3=idx(rb_3),
         rb_t=ten(rb_t),
+        cx_a=idx([r for r, _ in cross]),
+        cx_b=idx([s for _, s in cross]),
         summary={
             "features": counts,
             "n_features": int(sum(counts.values())),
@@ -350,8 +367,10 @@ def _symmetrize_repeated(t: np.ndarray, keys) -> np.ndarray:
 # tables of build_tables kept in the state dict (the evaluation tables derive from them)
 STATE_TABLES = (
     "bond_p bond_q tri_a tri_b tri_c orb_var orb_u copy_comp ref_weight lin_comp pw_copy ph_copy ph_ref "
-    "bs_copy bs_ref2 bs_ref3 bs_t rb_ref1 rb_ref2 rb_ref3 rb_t"
+    "bs_copy bs_ref2 bs_ref3 bs_t rb_ref1 rb_ref2 rb_ref3 rb_t cx_a cx_b"
 ).split()
+# tables added after the first release: empty in older checkpoints
+OPTIONAL_TABLES = ("cx_a", "cx_b")
 
 
 class LatticeDescriptor(nn.Module):
@@ -391,6 +410,9 @@ class LatticeDescriptor(nn.Module):
         tables derived from them are rebuilt. (The irrep bases come from eigenvectors
         in degenerate subspaces, which differ with the BLAS thread count: a checkpoint's
         tables need not be those this process would build.)"""
+        for name in OPTIONAL_TABLES:
+            if prefix + name not in state_dict:
+                state_dict[prefix + name] = torch.zeros(0, dtype=torch.int64)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
         tables = {name: getattr(self, name).cpu().numpy() for name in STATE_TABLES}
         # the stencil sites, in slot order, from the inverse table site_lookup
@@ -571,6 +593,7 @@ class LatticeDescriptor(nn.Module):
                 canonical.append(n_lin + n_pw + i)  # phase
                 canonical += [n_lin + 2 * n_pw + m for m in bs_rows.get(pw[i], [])]
         canonical += [n_lin + 2 * n_pw + n_bs + j for j in range(n_rb)]
+        canonical += [n_lin + 2 * n_pw + n_bs + n_rb + j for j in range(len(tables["cx_a"]))]
         if sorted(canonical) != list(range(self.n_features)):
             raise RuntimeError("lattice descriptor tables: the grouped features are not a permutation")
         order = np.empty(self.n_features, dtype=np.int64)
@@ -595,6 +618,23 @@ class LatticeDescriptor(nn.Module):
         self._buffer("rb_left", np.array(left, dtype=np.int64).reshape(-1, 2).T.reshape(-1), persistent=False)
         self._buffer("rb_right", np.array(right, dtype=np.int64).reshape(-1, 2).T.reshape(-1), persistent=False)
         self.n_rb: int = int(n_rb)
+        self._cross_tables(tables, copy_order, pw, n_two)
+
+    def _cross_tables(self, tables: Dict, copy_order: List[int], pw: List[int], n_two: int) -> None:
+        """Rows of f0 and f1 (see _invariant_tables) of the cross power pairs."""
+        row_of_copy = {pw[i]: pos for pos, i in enumerate(copy_order)}
+        a = [row_of_copy[int(r)] for r in tables["cx_a"]]
+        b = [row_of_copy[int(r)] for r in tables["cx_b"]]
+        two = [i < n_two for i in a]
+        if two != sorted(two, reverse=True) or any((i < n_two) != (j < n_two) for i, j in zip(a, b)):
+            raise RuntimeError("lattice descriptor tables: cross power pairs must pair copies of one dimension, 2-dimensional first")
+        n_cx_two = sum(two)
+        self._buffer("cx0_a", np.array(a, dtype=np.int64), persistent=False)
+        self._buffer("cx0_b", np.array(b, dtype=np.int64), persistent=False)
+        self._buffer("cx1_a", np.array(a[:n_cx_two], dtype=np.int64), persistent=False)
+        self._buffer("cx1_b", np.array(b[:n_cx_two], dtype=np.int64), persistent=False)
+        self.n_cx: int = len(a)
+        self.n_cx_two: int = int(n_cx_two)
 
     def forward(self, spin: Tensor, types: Tensor, edge_index: Tensor, edge_vec: Tensor, n_local: int) -> Tensor:
         x = self.forward_columns(spin, types, edge_index, edge_vec, n_local)
@@ -701,4 +741,8 @@ class LatticeDescriptor(nn.Module):
         left = rw.index_select(0, self.rb_left).view(2, self.n_rb, n)
         right = rw.index_select(0, self.rb_right).view(2, self.n_rb, n)
         feats.append((left * right).sum(0))
+        if self.n_cx > 0:
+            cross = f0.index_select(0, self.cx0_a) * f0.index_select(0, self.cx0_b)
+            two = f1.index_select(0, self.cx1_a) * f1.index_select(0, self.cx1_b)
+            feats.append(torch.cat([cross[: self.n_cx_two] + two, cross[self.n_cx_two :]], dim=0))
         return torch.cat(feats, dim=0)

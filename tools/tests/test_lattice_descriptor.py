@@ -48,7 +48,12 @@ def test_without_time_reversal_odd_chirality_features_appear(kind):
     assert (flipped - ref).abs().max() > 1e-3  # linear chirality invariants change sign
 
 
-OPTIONS = [{}, {"bispectrum": False, "time_reversal": False}, {"ref_decay": 0.0, "bond_shells": 2, "chiral_radius": 3.0}]
+OPTIONS = [
+    {},
+    {"bispectrum": False, "time_reversal": False},
+    {"ref_decay": 0.0, "bond_shells": 2, "chiral_radius": 3.0},
+    {"cross_radius": 2.0, "time_reversal": False},
+]
 
 
 @pytest.mark.parametrize("kind", LATTICES)
@@ -164,3 +169,28 @@ def test_loading_a_state_dict_rebuilds_the_evaluation_tables():
     b.load_state_dict(state)
     expected = torch.cat([state["orb_u"].transpose(1, 2), torch.zeros(1, *state["orb_u"].shape[1:], dtype=torch.float64)])
     assert torch.equal(b.orb_ut, expected)
+
+
+@pytest.mark.parametrize("kind", LATTICES)
+def test_cross_power_features_are_dot_products_of_paired_irrep_copies(kind):
+    """The last features with cross_radius are f_r . f_s of the tabulated pairs of
+    copies, computed here from the components directly (not through the rows of
+    the fast path)."""
+    desc, _, g, spins = make_case(kind, radius=3.0, cross_radius=2.0)
+    base, _, _, _ = make_case(kind, radius=3.0)
+    n_cross = len(desc.cx_a)
+    assert n_cross > 0 and desc.n_features == base.n_features + n_cross
+    x = features(desc, spins, g)
+    assert torch.allclose(x[:, : base.n_features], features(base, spins, g), atol=1e-12)
+    stencil = desc.stencil_spins(spins, torch.tensor(g.edge_index), torch.tensor(g.edge_vec), spins.shape[0])
+    comps = desc.components(desc.variables(stencil))
+    f = comps.index_select(0, desc.copy_comp.reshape(-1)).view(-1, 2, spins.shape[0])
+    expected = (f[desc.cx_a] * f[desc.cx_b]).sum(1).t()
+    assert torch.allclose(x[:, base.n_features :], expected, atol=1e-12)
+    # every pair joins two copies of one irrep and spin parity, within the radius
+    assert torch.equal(desc.ph_ref[_pw_position(desc, desc.cx_a)], desc.ph_ref[_pw_position(desc, desc.cx_b)])
+
+
+def _pw_position(desc, copies):
+    where = {int(c): i for i, c in enumerate(desc.pw_copy.tolist())}
+    return torch.tensor([where[int(c)] for c in copies])
