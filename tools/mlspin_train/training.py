@@ -77,13 +77,21 @@ def fit_statistics(model: MLSpinModel, items: List[Dict], hbar: float, batch_siz
     """Feature means and scales, per-species energy shifts and mean fields along
     the spins, from training data."""
     device = model.feature_mean.device
-    feats = []
+    # running sums, not all features at once (hundreds of thousands of centers
+    # times up to thousands of features would not fit in memory)
+    count, total, total_sq = 0, None, None
     for start in range(0, len(items), batch_size):
         b = collate(items[start : start + batch_size]).to(device)
-        feats.append(model.descriptor(b.spin, b.types, b.edge_index, b.edge_vec, b.n_atoms))
-    x = torch.cat(feats)
-    mean = x.mean(0)
-    std = x.std(0) if x.shape[0] > 1 else torch.ones_like(mean)
+        x = model.descriptor(b.spin, b.types, b.edge_index, b.edge_vec, b.n_atoms)
+        shift = x[0].clone() if total is None else shift
+        x = x - shift  # sums about a typical value: no cancellation in the variance
+        total = x.sum(0) if total is None else total + x.sum(0)
+        total_sq = (x * x).sum(0) if total_sq is None else total_sq + (x * x).sum(0)
+        count += x.shape[0]
+    mean_shifted = total / count
+    mean = mean_shifted + shift
+    var = (total_sq / count - mean_shifted * mean_shifted).clamp_min(0.0) * count / max(count - 1, 1)
+    std = torch.sqrt(var) if count > 1 else torch.ones_like(mean)
     floor = 1e-8 * (1.0 + mean.abs())
     model.feature_mean.copy_(mean)
     model.feature_scale.copy_(torch.where(std > floor, std, torch.ones_like(std)))

@@ -84,3 +84,23 @@ def test_same_seed_same_result_and_resume_continues(tmp_path, toy_square):
     main(["train", toy_square, "--out", str(tmp_path / "straight"), "--epochs", "4", "--val-fraction", "0.2"] + FAST)
     straight = read_json(str(tmp_path / "straight" / "history.json"))
     assert [h["val_loss"] for h in straight] == pytest.approx([h["val_loss"] for h in history], rel=1e-12)
+
+
+def test_feature_statistics_are_the_mean_and_spread_of_all_features(toy_square):
+    """fit_statistics accumulates sums batch by batch (all features at once need
+    too much memory for large data sets); the result is the plain mean and sample
+    standard deviation over every center of every snapshot."""
+    from conftest import lattice_model
+    from mlspin_train.cli import _load_sets
+    from mlspin_train.graph import collate, prepare
+    from mlspin_train.training import fit_statistics
+
+    model = lattice_model("square", radius=2.0, cross_radius=1.5)
+    items = prepare(_load_sets([toy_square], {})[0].frames[:20], {1: 0}, model.cutoff)
+    fit_statistics(model, items, hbar=1.0, batch_size=3)
+    b = collate(items)
+    x = model.descriptor(b.spin, b.types, b.edge_index, b.edge_vec, b.n_atoms).detach()
+    assert torch.allclose(model.feature_mean, x.mean(0), rtol=1e-12, atol=1e-12)
+    varying = x.std(0) > 1e-6
+    assert varying.sum() > 10
+    assert torch.allclose(model.feature_scale[varying], x.std(0)[varying], rtol=1e-9)
