@@ -20,14 +20,16 @@ import subprocess
 import sys
 
 import numpy as np
+import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 sys.path.insert(0, HERE)
 
-from make_configs import read_dump_spins, write_atomfiles  # noqa: E402
+from make_configs import periodic_distance, read_dump_spins, write_atomfiles  # noqa: E402
 from mlspin_train.dataset import read_dump  # noqa: E402
+from mlspin_train.physics import transverse  # noqa: E402
 
 DELTA = 1e-4
 
@@ -53,22 +55,8 @@ def probe_configs(frames, indices, centers):
     return configs
 
 
-def periodic_distances(frame, c):
-    """Minimum-image distances in the plane from atom c to every atom."""
-    box = frame.box
-    frac = box.fractional(frame.positions) - box.fractional(frame.positions[c : c + 1])
-    frac[:, :2] -= np.round(frac[:, :2])
-    best = None
-    for i in (-1, 0, 1):
-        for j in (-1, 0, 1):
-            d = (frac + np.array([i, j, 0])) @ box.cell
-            r = np.hypot(d[:, 0], d[:, 1])
-            best = r if best is None else np.minimum(best, r)
-    return best
-
-
-def transverse(h, s):
-    return h - (h * s).sum(1, keepdims=True) * s
+def transverse_field(frame):
+    return transverse(torch.from_numpy(frame.fm), torch.from_numpy(frame.spins)).numpy()
 
 
 def response_table(frames, n_centers, centers):
@@ -77,15 +65,16 @@ def response_table(frames, n_centers, centers):
     k = 0
     while k < len(frames):
         base = frames[k]
-        h0 = transverse(base.fm, base.spins)
+        h0 = transverse_field(base)
+        xy = base.positions[:, :2]
         k += 1
         for c in centers[:n_centers]:
             resp = np.zeros(base.n_atoms)
             for _ in range(2):
                 f = frames[k]
-                resp += (((transverse(f.fm, f.spins) - h0) / DELTA) ** 2).sum(1)
+                resp += (((transverse_field(f) - h0) / DELTA) ** 2).sum(1)
                 k += 1
-            rows.append((periodic_distances(base, c), resp))
+            rows.append((periodic_distance(xy, xy[c], base.box.cell[:2, :2]), resp))
     return rows
 
 
@@ -116,10 +105,7 @@ def main():
     configs = probe_configs(read_dump_spins(args.dump), indices, centers)
     os.makedirs(args.work, exist_ok=True)
     prefix = os.path.join(args.work, "probe")
-    write_atomfiles(prefix, configs, ["probe"] * len(configs))
-    for ext in (".dump", ".energy"):
-        if os.path.exists(prefix + ext):
-            os.remove(prefix + ext)
+    write_atomfiles(prefix, configs, ["probe"] * len(configs))  # in.sd_tb_configs starts probe.dump afresh
     cmd = [args.lmp, "-in", os.path.join(HERE, "in.sd_tb_configs"), "-log", "none", "-screen", "none",
            "-var", "name", "probe", "-var", "data", os.path.abspath(args.data), "-var", "cfg", "probe",
            "-var", "n", str(len(configs)), "-var", "ham", args.ham]
