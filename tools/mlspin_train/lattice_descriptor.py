@@ -253,9 +253,9 @@ def _feature_tables(cfg: LatticeDescriptorConfig, group: DihedralGroup, copies: 
 
     # cross power: pairs of copies of one reference within cross_radius, the
     # 2-dimensional ones first (their products have two terms)
+    reference_of = dict(zip(power, phase_r))
     short = [r for r in power if copies[r].radius <= cfg.cross_radius + 1e-6]
-    same_reference = lambda r, s: (copies[r].irrep, copies[r].parity) == (copies[s].irrep, copies[s].parity)  # noqa: E731
-    cross = [(r, s) for r, s in itertools.combinations(short, 2) if same_reference(r, s)]
+    cross = [(r, s) for r, s in itertools.combinations(short, 2) if reference_of[r] == reference_of[s]]
     cross.sort(key=lambda rs: len(copies[rs[0]].comps) != 2)
 
     nontrivial = [k for k in ref_keys if k[0] != 0]

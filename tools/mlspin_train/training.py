@@ -79,14 +79,15 @@ def fit_statistics(model: MLSpinModel, items: List[Dict], hbar: float, batch_siz
     device = model.feature_mean.device
     # running sums, not all features at once (hundreds of thousands of centers
     # times up to thousands of features would not fit in memory)
-    count, total, total_sq = 0, None, None
+    count, shift, total, total_sq = 0, None, 0.0, 0.0
     for start in range(0, len(items), batch_size):
         b = collate(items[start : start + batch_size]).to(device)
         x = model.descriptor(b.spin, b.types, b.edge_index, b.edge_vec, b.n_atoms)
-        shift = x[0].clone() if total is None else shift
-        x = x - shift  # sums about a typical value: no cancellation in the variance
-        total = x.sum(0) if total is None else total + x.sum(0)
-        total_sq = (x * x).sum(0) if total_sq is None else total_sq + (x * x).sum(0)
+        if shift is None:
+            shift = x[0].clone()  # sums about a typical value: no cancellation in the variance
+        x = x - shift
+        total = total + x.sum(0)
+        total_sq = total_sq + (x * x).sum(0)
         count += x.shape[0]
     mean_shifted = total / count
     mean = mean_shifted + shift
