@@ -33,27 +33,21 @@ class Linear(nn.Linear):
         return torch.addmm(self.bias.unsqueeze(1), weight, x)
 
 
-class SiLU(nn.SiLU):
+class Activation(nn.Module):
+    """An elementwise torch activation with forward_columns (the layout does not matter)."""
+
+    def __init__(self, fn: nn.Module):
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.fn(x)
+
     def forward_columns(self, x: Tensor, order: Optional[Tensor] = None) -> Tensor:
-        return self.forward(x)
+        return self.fn(x)
 
 
-class Tanh(nn.Tanh):
-    def forward_columns(self, x: Tensor, order: Optional[Tensor] = None) -> Tensor:
-        return self.forward(x)
-
-
-class Softplus(nn.Softplus):
-    def forward_columns(self, x: Tensor, order: Optional[Tensor] = None) -> Tensor:
-        return self.forward(x)
-
-
-class GELU(nn.GELU):
-    def forward_columns(self, x: Tensor, order: Optional[Tensor] = None) -> Tensor:
-        return self.forward(x)
-
-
-ACTIVATIONS = {"silu": SiLU, "tanh": Tanh, "softplus": Softplus, "gelu": GELU}
+ACTIVATIONS = {"silu": nn.SiLU, "tanh": nn.Tanh, "softplus": nn.Softplus, "gelu": nn.GELU}
 
 
 def mlp(n_in: int, hidden: Sequence[int], activation: str) -> nn.Sequential:
@@ -62,7 +56,7 @@ def mlp(n_in: int, hidden: Sequence[int], activation: str) -> nn.Sequential:
     layers: List[nn.Module] = []
     width = n_in
     for h in hidden:
-        layers += [Linear(width, h), ACTIVATIONS[activation]()]
+        layers += [Linear(width, h), Activation(ACTIVATIONS[activation]())]
         width = h
     layers.append(Linear(width, 1))
     return nn.Sequential(*layers)
