@@ -44,6 +44,13 @@ import numpy as np
 H = math.sqrt(3.0) / 2.0
 
 
+# ordered states drawn by the kinds of `configs` (repeats weight them)
+CONFIG_STATES = {
+    "triangular": ["tetra", "tetra", "tetra", "stripe", "120", "ferro"],
+    "square": ["neel", "neel", "ps", "ps", "ferro", "stripe"],
+}
+
+
 def sites(lattice, L):
     b, a = np.meshgrid(np.arange(L), np.arange(L), indexing="ij")
     a, b = a.ravel(), b.ravel()  # ID - 1 = a + L b
@@ -279,9 +286,7 @@ def main():
         write_data(args.out, args.lattice, args.L, s, f"{args.lattice} {args.L}x{args.L}, spins {title}")
     elif args.cmd == "configs":
         rng = np.random.default_rng(args.seed)
-        states = args.states.split(",") if args.states else (
-            ["tetra", "tetra", "tetra", "stripe", "120", "ferro"] if args.lattice == "triangular"
-            else ["neel", "neel", "ps", "ps", "ferro", "stripe"])
+        states = args.states.split(",") if args.states else CONFIG_STATES[args.lattice]
         gen = Generator(args.lattice, args.L, states, args.max_domains, args.max_noise, rng)
         mix = [(kv.split(":")[0], float(kv.split(":")[1])) for kv in args.mix.split(",")]
         w = np.array([m[1] for m in mix]) / sum(m[1] for m in mix)
