@@ -1,7 +1,7 @@
 #!/bin/bash
 # Regenerate the ED training data of potentials/square_double_exchange and retrain the model.
 #
-#   potentials/square_double_exchange/regenerate.sh            # data (about 1.3 CPU hours) + training
+#   potentials/square_double_exchange/regenerate.sh            # data (about 1 CPU hour) + training
 #   potentials/square_double_exchange/regenerate.sh data       # only the data
 #   potentials/square_double_exchange/regenerate.sh train      # only the training (data present)
 #   potentials/square_double_exchange/regenerate.sh jobs       # only write the first job list
@@ -11,10 +11,14 @@
 #
 # Reference Hamiltonian (pair_style sd/tb, units lj: energies in t, time in hbar/t):
 #   double exchange on the square lattice: nearest-neighbour hopping t = 1, J = 6,
-#   canonical filling 0.485 per site and spin (3% holes), electron temperature kT = 0.05.
+#   chemical potential mu = -4.2 (grand canonical: filling 0.44-0.50 per site and spin,
+#   depending on the magnetic state), electron temperature kT = 0.05. Grand canonical,
+#   not a fixed electron number: with a fixed number the field at a site depends on the
+#   whole lattice through the chemical potential, which a local model cannot learn
+#   (README.md, "Why grand canonical").
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-HAM="hop 1.0 J 6.0 filling 0.485 kT 0.05 solver ed"
+HAM="hop 1.0 J 6.0 mu -4.2 kT 0.05 solver ed"
 source "$HERE/../common/jobs.sh"
 what=${1:-all}
 cd "$DATA"
@@ -38,6 +42,12 @@ if [ "$what" = all ] || [ "$what" = data ] || [ "$what" = jobs ]; then
     configs train_c20 sq20.data 800 --lattice square --L 20 --seed 101
     configs test_c30 sq30.data 10 --lattice square --L 30 --seed 104
     configs valid_c20 sq20.data 60 --lattice square --L 20 --seed 103
+    # the early stage of a quench, where the model errs most: random spins and
+    # densely sampled short quenches (t = 10)
+    configs train_r20 sq20.data 300 --lattice square --L 20 --seed 106 --mix random:1
+    traj train_e20_s7 sq20.data 7 0.5 0.1 100 5
+    traj train_e20_s8 sq20.data 8 1.0 0.1 100 5
+    traj train_e16_s9 sq16.data 9 0.5 0.1 100 5
   } > jobs1.txt
   [ "$what" = jobs ] && exit 0      # only write the job list (to merge with other lists)
   run_list jobs1.txt
@@ -53,7 +63,8 @@ if [ "$what" = all ] || [ "$what" = train ]; then
   D=$DATA
   train_model \
     $D/train_q20_s1 $D/train_q16_s2 $D/train_q12_s{3,4} $D/train_c20 $D/train_p16 $D/train_p12 \
+    $D/train_r20 $D/train_e20_s{7,8} $D/train_e16_s9 \
     --valid $D/valid_q16_s5 $D/valid_c20 \
     --test $D/test_q20_s6 $D/test_c30 \
-    --radius 4 --hidden 128,128,64 --w-field 0.02 --epochs 30 --schedule cosine --seed 1
+    --radius 4 --cross-radius 2.7 --hidden 128,128,64 --w-field 0.02 --epochs 30 --schedule cosine --seed 1
 fi
