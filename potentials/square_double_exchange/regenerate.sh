@@ -66,5 +66,5 @@ if [ "$what" = all ] || [ "$what" = train ]; then
     $D/train_r20 $D/train_e20_s{7,8} $D/train_e16_s9 \
     --valid $D/valid_q16_s5 $D/valid_c20 \
     --test $D/test_q20_s6 $D/test_c30 \
-    --radius 4 --cross-radius 2.7 --hidden 128,128,64 --w-field 0.02 --epochs 30 --schedule cosine --seed 1
+    --radius 4 --cross-radius 2.7 --bond-shells 2 --hidden 128,128,64 --w-field 0.02 --epochs 30 --schedule cosine --seed 1
 fi
