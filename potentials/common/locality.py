@@ -67,7 +67,7 @@ def transverse_field(frame):
     return transverse(torch.from_numpy(frame.fm), torch.from_numpy(frame.spins)).numpy()
 
 
-def response_table(frames, n_centers, centers):
+def response_table(frames, centers):
     """Squared response per site for each (snapshot, center), with distances."""
     rows = []
     k = 0
@@ -76,7 +76,7 @@ def response_table(frames, n_centers, centers):
         h0 = transverse_field(base)
         xy = base.positions[:, :2]
         k += 1
-        for c in centers[:n_centers]:
+        for c in centers:
             resp = np.zeros(base.n_atoms)
             for _ in range(2):
                 f = frames[k]
@@ -181,7 +181,7 @@ def main():
         indices = [int(x) for x in args.frames.split(",")]
         centers = [int(x) for x in args.centers.split(",")]
         frames = evaluate(probe_configs(read_dump_spins(args.dump), indices, centers), args)
-        print_shells(response_table(frames, len(centers), centers), args.shells)
+        print_shells(response_table(frames, centers), args.shells)
         return
     states = args.states.split(",") if args.states else CONFIG_STATES[args.lattice]
     gen = Generator(args.lattice, args.L, states, args.max_domains, args.max_noise, np.random.default_rng(args.seed))
