@@ -68,5 +68,5 @@ if [ "$what" = all ] || [ "$what" = train ]; then
     $D/train_c18 $D/train_c12 $D/train_p12 $D/train_c12b $D/train_c18b \
     --valid $D/valid_q12_s9 $D/valid_c18 \
     --test $D/test_q24_s31 $D/test_q18_s23 $D/test_q12_s10 $D/test_d18_s44 \
-    --radius 4 --cross-radius 2.7 --hidden 64,64,32 --epochs 25 --schedule cosine --seed 1
+    --radius 4 --cross-radius 2.7 --bond-shells 2 --hidden 64,64,32 --epochs 25 --schedule cosine --seed 1
 fi
