@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import json
+import math
 import os
 import sys
 from typing import Dict, List, Optional, Sequence
@@ -56,6 +58,28 @@ def _column_map(pairs: Sequence[str]) -> Dict[str, str]:
         k, v = p.split("=", 1)
         out[k] = v
     return out
+
+
+def set_weights(sets: Sequence[Dataset], patterns: Sequence[str]) -> Dict[str, float]:
+    """Loss weight of each training set from --set-weight PATTERN=W (shell
+    patterns on the set name; the last matching pattern wins; default 1)."""
+    weights = {ds.name: 1.0 for ds in sets}
+    for p in patterns or []:
+        pattern, sep, value = p.rpartition("=")
+        try:
+            w = float(value) if sep and pattern else math.nan
+        except ValueError:
+            w = math.nan
+        if not (w >= 0 and math.isfinite(w)):
+            raise DataError(f"--set-weight expects PATTERN=WEIGHT with a finite weight >= 0, e.g. 'train_q*=5', got '{p}'")
+        matched = [name for name in weights if fnmatch.fnmatchcase(name, pattern)]
+        if not matched:
+            raise DataError(f"--set-weight '{p}': no training set matches '{pattern}' (sets: {', '.join(weights)})")
+        for name in matched:
+            weights[name] = w
+    if not any(w > 0 for w in weights.values()):
+        raise DataError("--set-weight gives every training set weight 0")
+    return weights
 
 
 def _type_map(sets: Sequence[Dataset], species: Optional[Sequence[str]]):
@@ -203,6 +227,7 @@ def cmd_train(args) -> int:
         float32=args.float32,
         quiet=args.quiet,
         device=args.device,
+        set_weights=set_weights(train_sets, args.set_weight),
     )
     if args.resume:
         job.resume(args.resume)
@@ -397,6 +422,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--species", nargs="+", help="species names of LAMMPS types 1, 2, ... (pair_coeff * * model.pt NAMES)")
     d.add_argument("--units", help="LAMMPS unit style, if the .energy files do not say")
     d.add_argument("--column", nargs="+", metavar="NAME=COL", help="dump column names differing from the documented ones, e.g. spx=c_s[1]")
+    d.add_argument("--set-weight", nargs="+", metavar="PATTERN=W", help="loss weight of the training sets whose names match PATTERN (shell pattern, e.g. 'train_q*=5'; default 1): a snapshot of weight W counts as W copies")
     d.add_argument("--allow-mixed-reference", action="store_true", help="accept data sets whose reference Hamiltonians differ")
     _add_descriptor_options(t)
     m = t.add_argument_group("network")

@@ -5,6 +5,10 @@ checkpoints.
 Each loss term is a mean squared error divided by the variance of its reference
 in the training set, so the terms are dimensionless (about 1 - R^2) and the
 weights say directly how much each matters.
+
+Snapshots may carry a loss weight (``item["weight"]``, from ``train
+--set-weight``): a snapshot of weight w counts as w copies of it, in the mean
+squared errors and in the reference variances alike.
 """
 
 from __future__ import annotations
@@ -52,24 +56,47 @@ class TrainSettings:
             raise ValueError("all loss weights are zero")
 
 
+def frame_weights(items: List[Dict]) -> torch.Tensor:
+    """Loss weight of each snapshot (1 unless set)."""
+    return torch.tensor([float(it.get("weight", 1.0)) for it in items], dtype=torch.float64)
+
+
 def reference_scales(items: List[Dict]) -> Dict[str, float]:
-    """Variances of the reference quantities (denominators of the loss terms)."""
+    """Weighted variances of the reference quantities (denominators of the loss
+    terms) and the mean weights of atoms and snapshots (which normalise the
+    weighted mean squared errors, so unit weights give plain means)."""
     batch = collate(items)
+    w_frame = frame_weights(items)
+    w_atom = w_frame[batch.frame]
     out = {}
     if batch.fm is not None:
-        out["transverse"] = _variance(transverse(batch.fm, batch.spin))
-        out["field"] = _variance(batch.fm)
+        out["transverse"] = _variance(transverse(batch.fm, batch.spin), w_atom)
+        out["field"] = _variance(batch.fm, w_atom)
     if batch.energy is not None:
-        out["energy"] = _variance(batch.energy / batch.atoms_per_frame())
+        out["energy"] = _variance(batch.energy / batch.atoms_per_frame(), w_frame)
     if batch.force is not None:
-        out["force"] = _variance(batch.force)
+        out["force"] = _variance(batch.force, w_atom)
+    out["atom_weight"] = float(w_atom.mean())
+    out["frame_weight"] = float(w_frame.mean())
     return out
 
 
-def _variance(x: torch.Tensor) -> float:
-    x = x.reshape(-1).double()
-    var = float(((x - x.mean()) ** 2).mean()) if x.numel() > 1 else 0.0
-    return max(var, 1e-12 * (1.0 + float((x * x).mean())))
+def _variance(x: torch.Tensor, weight: torch.Tensor) -> float:
+    """Variance of x (rows weighted by weight) with a floor that keeps the loss
+    finite for constant references."""
+    x = x.double().reshape(x.shape[0], -1)
+    w = weight.double().reshape(-1, 1).expand_as(x).reshape(-1)
+    x = x.reshape(-1)
+    mean = (w * x).sum() / w.sum()
+    var = float((w * (x - mean) ** 2).sum() / w.sum()) if x.numel() > 1 else 0.0
+    return max(var, 1e-12 * (1.0 + float((w * x * x).sum() / w.sum())))
+
+
+def _weighted_mse(diff: torch.Tensor, weight: torch.Tensor, mean_weight: float) -> torch.Tensor:
+    """Mean over rows of weight * |diff|^2 / components, divided by the training
+    set's mean weight."""
+    sq = (diff * diff).reshape(diff.shape[0], -1).mean(1)
+    return (weight * sq).mean() / mean_weight
 
 
 @torch.no_grad()
@@ -189,22 +216,26 @@ class Trainer:
 
     # ------------------------------------------------------------------ losses
 
-    def loss(self, items: List[Dict], create_graph: bool) -> Dict[str, torch.Tensor]:
+    def loss(self, items: List[Dict], create_graph: bool, weighted: bool = True) -> Dict[str, torch.Tensor]:
+        """Loss terms of a batch; unweighted for validation, so that the
+        validation loss does not depend on the training set's weights."""
         batch = collate(items).to(self.device)
         out = predict(self.model, batch, self.hbar, forces=self.use_forces, create_graph=create_graph)
-        s = self.settings
+        s, scales = self.settings, self.scales
+        w_frame = frame_weights(items) if weighted else torch.ones(len(items))
+        w_frame = w_frame.to(device=self.device, dtype=batch.spin.dtype)
+        w_atom = w_frame[batch.frame]
+        per_atom, per_frame = (scales["atom_weight"], scales["frame_weight"]) if weighted else (1.0, 1.0)
         terms = {}
         if batch.fm is not None:
             dt = transverse(out.fm, batch.spin) - transverse(batch.fm, batch.spin)
-            terms["transverse"] = (dt * dt).mean() / self.scales["transverse"]
-            df = out.fm - batch.fm
-            terms["field"] = (df * df).mean() / self.scales["field"]
+            terms["transverse"] = _weighted_mse(dt, w_atom, per_atom) / scales["transverse"]
+            terms["field"] = _weighted_mse(out.fm - batch.fm, w_atom, per_atom) / scales["field"]
         if self.use_energy:
             de = (out.energy - batch.energy) / batch.atoms_per_frame()
-            terms["energy"] = (de * de).mean() / self.scales["energy"]
+            terms["energy"] = _weighted_mse(de, w_frame, per_frame) / scales["energy"]
         if self.use_forces:
-            dfo = out.forces - batch.force
-            terms["force"] = (dfo * dfo).mean() / self.scales["force"]
+            terms["force"] = _weighted_mse(out.forces - batch.force, w_atom, per_atom) / scales["force"]
         weights = {"transverse": s.w_transverse, "field": s.w_field, "energy": s.w_energy, "force": s.w_force}
         terms["total"] = sum(weights[k] * v for k, v in terms.items())
         return terms
@@ -230,7 +261,7 @@ class Trainer:
         sums: Dict[str, float] = {}
         for start in range(0, len(self.val_items), bs):
             items = self.val_items[start : start + bs]
-            for k, v in self.loss(items, create_graph=False).items():
+            for k, v in self.loss(items, create_graph=False, weighted=False).items():
                 sums[k] = sums.get(k, 0.0) + float(v.detach()) * len(items)
         val = {k: v / len(self.val_items) for k, v in sums.items()}
         val["transverse_rmse"] = math.sqrt(val.get("transverse", 0.0) * self.scales.get("transverse", 0.0))

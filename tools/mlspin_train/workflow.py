@@ -51,6 +51,7 @@ class TrainJob:
     float32: bool = False
     quiet: bool = False
     device: str = "cpu"
+    set_weights: Dict[str, float] = field(default_factory=dict)  # loss weight per training set name
     model: Optional[MLSpinModel] = None
     trainer: Optional[Trainer] = None
     split: Dict = field(default_factory=dict)
@@ -63,6 +64,10 @@ class TrainJob:
         cutoff = MLSpinModel(config).cutoff if self.model is None else self.model.cutoff
         cache = GraphCache(cutoff)
         train = prepare([f for ds in self.train_sets for f in ds.frames], self.type_map, cutoff, cache=cache)
+        weights = [self.set_weights.get(ds.name, 1.0) for ds in self.train_sets for _ in ds.frames]
+        for item, w in zip(train, weights):
+            if w != 1.0:
+                item["weight"] = w
         if self.valid_sets:
             val = prepare([f for ds in self.valid_sets for f in ds.frames], self.type_map, cutoff, cache=cache)
             self.split = {"validation": "separate data sets", "train_snapshots": len(train), "validation_snapshots": len(val)}
@@ -94,7 +99,7 @@ class TrainJob:
 
     def dataset_summary(self) -> Dict:
         return {
-            "train": [ds.summary() for ds in self.train_sets],
+            "train": [dict(ds.summary(), loss_weight=self.set_weights.get(ds.name, 1.0)) for ds in self.train_sets],
             "validation": [ds.summary() for ds in self.valid_sets],
             "test": [ds.summary() for ds in self.test_sets],
             "split": self.split,

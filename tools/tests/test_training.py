@@ -104,3 +104,55 @@ def test_feature_statistics_are_the_mean_and_spread_of_all_features(toy_square):
     varying = x.std(0) > 1e-6
     assert varying.sum() > 10
     assert torch.allclose(model.feature_scale[varying], x.std(0)[varying], rtol=1e-9)
+
+
+def _toy_items(toy_square, n):
+    from mlspin_train.cli import _load_sets
+    from mlspin_train.graph import prepare
+
+    return prepare(_load_sets([toy_square], {})[0].frames[:n], {1: 0}, 2.0)
+
+
+def test_a_snapshot_of_weight_two_counts_as_two_copies(toy_square):
+    """--set-weight: the weighted loss and reference variances equal those of a
+    training set in which the weighted snapshots are repeated."""
+    from conftest import lattice_model
+    from mlspin_train.training import Trainer, TrainSettings, fit_statistics
+
+    items = _toy_items(toy_square, 6)
+    heavy = [dict(it, weight=2.0) for it in items[:2]]
+    weighted, repeated = heavy + items[2:], items[:2] + items[:2] + items[2:]
+    model = lattice_model("square", radius=2.0)
+    fit_statistics(model, items, hbar=1.0)
+    t_w = Trainer(model, weighted, items, 1.0, TrainSettings())
+    t_r = Trainer(model, repeated, items, 1.0, TrainSettings())
+    for key in ("transverse", "field", "energy"):
+        assert t_w.scales[key] == pytest.approx(t_r.scales[key], rel=1e-12)
+    assert t_w.scales["transverse"] != pytest.approx(Trainer(model, items, items, 1.0, TrainSettings()).scales["transverse"], rel=1e-6)
+    loss_w = t_w.loss(weighted, create_graph=False)
+    loss_r = t_r.loss(repeated, create_graph=False)
+    for key in ("transverse", "field", "energy", "total"):
+        assert float(loss_w[key]) == pytest.approx(float(loss_r[key]), rel=1e-12), key
+    # the validation loss is the plain one, whatever the training weights
+    assert t_w.validate()["transverse"] == pytest.approx(t_r.validate()["transverse"] * t_r.scales["transverse"] / t_w.scales["transverse"], rel=1e-12)
+
+
+def test_set_weights_from_patterns(toy_square):
+    from mlspin_train.cli import _load_sets, set_weights
+    from mlspin_train.dataset import DataError
+
+    sets = _load_sets([toy_square], {})
+    assert set_weights(sets, None) == {"square": 1.0}
+    assert set_weights(sets, ["sq*=5", "square=2.5"]) == {"square": 2.5}
+    for bad, message in (("cube*=2", "no training set matches 'cube\\*'"), ("square=x", "PATTERN=WEIGHT"),
+                         ("square=-1", "PATTERN=WEIGHT"), ("square=nan", "PATTERN=WEIGHT"), ("5", "PATTERN=WEIGHT"),
+                         ("square=0", "every training set weight 0")):
+        with pytest.raises(DataError, match=message):
+            set_weights(sets, [bad])
+
+
+def test_set_weight_is_recorded_in_the_model(tmp_path, toy_square):
+    out = str(tmp_path / "fit")
+    assert main(["train", toy_square, "--out", out, "--epochs", "1", "--val-fraction", "0.2", "--set-weight", "squ*=3"] + FAST) == 0
+    module, meta = load_model(os.path.join(out, "model.pt"))
+    assert [ds["loss_weight"] for ds in meta["dataset"]["train"]] == [3.0]
