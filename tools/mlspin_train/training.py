@@ -85,11 +85,11 @@ def _variance(x: torch.Tensor, weight: torch.Tensor) -> float:
     """Variance of x (rows weighted by weight) with a floor that keeps the loss
     finite for constant references."""
     x = x.double().reshape(x.shape[0], -1)
-    w = weight.double().reshape(-1, 1).expand_as(x).reshape(-1)
-    x = x.reshape(-1)
-    mean = (w * x).sum() / w.sum()
-    var = float((w * (x - mean) ** 2).sum() / w.sum()) if x.numel() > 1 else 0.0
-    return max(var, 1e-12 * (1.0 + float((w * x * x).sum() / w.sum())))
+    p = weight.double().reshape(-1, 1).expand_as(x)
+    p = p / p.sum()
+    mean = (p * x).sum()
+    var = float((p * (x - mean) ** 2).sum())
+    return max(var, 1e-12 * (1.0 + float((p * x * x).sum())))
 
 
 def _weighted_mse(diff: torch.Tensor, weight: torch.Tensor, mean_weight: float) -> torch.Tensor:
