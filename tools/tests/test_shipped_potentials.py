@@ -16,7 +16,7 @@ MODELS = sorted(glob.glob(os.path.join(ROOT, "potentials", "*", "model.pt")))
 LMP = os.environ.get("MLSPIN_LMP", default_lmp())
 MISSING = style_available(LMP, "pair", "mlspin")
 REFERENCES = {
-    "triangular_chiral": "hop 1.0 J 3.0 mu -3.3 kT 0.2 solver ed",
+    "triangular_chiral": "hop 1.0 J 3.0 mu -3.3 kT 0.4 solver ed",
     "square_double_exchange": "hop 1.0 J 6.0 mu -4.2 kT 0.05 solver ed",
 }
 
