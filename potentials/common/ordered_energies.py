@@ -21,25 +21,11 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from locality import evaluate  # noqa: E402
+from locality import ROOT, evaluate  # noqa: E402
 from make_configs import ordered, sites  # noqa: E402
+from mlspin_train.dataset import read_energy  # noqa: E402  (locality.py put tools/ on the path)
 
 DEFAULT_STATES = {"triangular": "ferro,stripe,120,tetra", "square": "ferro,stripe,neel"}
-
-
-def electrons_per_site(dump):
-    """Mean of the ne column (compute sd/tb/electrons) of every snapshot of the dump."""
-    means, columns, rows = [], None, []
-    with open(dump) as fh:
-        for line in fh:
-            if line.startswith("ITEM: ATOMS"):
-                columns, rows = line.split()[2:], []
-                means.append(rows)
-            elif line.startswith("ITEM:"):
-                columns = None
-            elif columns is not None:
-                rows.append(float(line.split()[columns.index("ne")]))
-    return [float(np.mean(r)) for r in means]
 
 
 def main():
@@ -49,16 +35,15 @@ def main():
     ap.add_argument("--data", required=True, help="LAMMPS data file of the lattice")
     ap.add_argument("--ham", required=True, help="pair_style sd/tb arguments")
     ap.add_argument("--states", default=None, help="comma list (default: all of the lattice)")
-    ap.add_argument("--lmp", default=os.path.join(os.path.dirname(os.path.dirname(HERE)), "build", "lmp"))
+    ap.add_argument("--lmp", default=os.path.join(ROOT, "build", "lmp"))
     ap.add_argument("--work", default="ordered_energies", help="folder for the configurations and results")
     args = ap.parse_args()
     names = (args.states or DEFAULT_STATES[args.lattice]).split(",")
     a, b, _, _ = sites(args.lattice, args.L)
-    evaluate([ordered(args.lattice, name, a, b) for name in names],
-             SimpleNamespace(work=args.work, data=args.data, ham=args.ham, lmp=args.lmp))
-    with open(os.path.join(args.work, "probe.energy")) as fh:
-        energies = [float(line.split()[1]) for line in fh if not line.startswith("#")]
-    electrons = electrons_per_site(os.path.join(args.work, "probe.dump"))
+    frames = evaluate([ordered(args.lattice, name, a, b) for name in names],
+                      SimpleNamespace(work=args.work, data=args.data, ham=args.ham, lmp=args.lmp))
+    energies = [pe for _, pe in read_energy(os.path.join(args.work, "probe.energy"))[1]]
+    electrons = [float(np.mean(frame.extra["ne"])) for frame in frames]  # compute sd/tb/electrons
     print(f"pair_style sd/tb {args.ham}, {args.lattice} {args.L}x{args.L}")
     print(f"{'state':>8s} {'energy/site':>12s} {'electrons/site':>15s}")
     for name, e, n in zip(names, energies, electrons):
