@@ -44,6 +44,10 @@ if [ "$what" = all ] || [ "$what" = data ] || [ "$what" = jobs ]; then
     done
     traj valid_q12_s9 tri12.data 9 1.0 0.2 1500 50
     traj test_q12_s10 tri12.data 10 0.5 0.2 2500 50
+    for s in 30 31 32 33; do    # more held-out quenches, evaluated after training
+      a=$([ $((s % 2)) = 1 ] && echo 1.0 || echo 0.5)
+      traj test_q12_s$s tri12.data $s $a 0.2 2500 50
+    done
     traj train_d18_s41 dom18_s41.data 0 1.0 0.2 400 20     # domain relaxation from 1-6 domains
     configs train_c18 tri18.data 800 --lattice triangular --L 18 --seed 101
     configs train_c12 tri12.data 1500 --lattice triangular --L 12 --seed 102
@@ -70,4 +74,6 @@ if [ "$what" = all ] || [ "$what" = train ]; then
     --valid $D/valid_q12_s9 $D/valid_c18 \
     --test $D/test_q24_s31 $D/test_q18_s23 $D/test_q12_s10 $D/test_d18_s44 \
     --radius 4 --cross-radius 2.7 --bond-shells 2 --hidden 64,64,32 --epochs 20 --schedule cosine --seed 1
+  $PY "$ROOT/tools/mlspin-train" evaluate --threads "$THREADS" --out "$HERE/fit/more_test" "$HERE/fit/model.pt" \
+    $D/test_q12_s{30,31,32,33}
 fi
