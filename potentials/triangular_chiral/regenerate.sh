@@ -18,6 +18,10 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 HAM="hop 1.0 J 3.0 mu -3.3 kT 0.4 solver ed"
 source "$HERE/../common/jobs.sh"
 what=${1:-all}
+quench12() {  # quench12 SET SEED [STEPS]: 12x12 quench, dt 0.2, alpha 1 (odd SEED) or 0.5 (even)
+  local alpha=$([ $(($2 % 2)) = 1 ] && echo 1.0 || echo 0.5)
+  traj "$1_q12_s$2" tri12.data "$2" "$alpha" 0.2 "${3:-2500}" 50
+}
 cd "$DATA"
 
 if [ "$what" = all ] || [ "$what" = data ] || [ "$what" = jobs ]; then
@@ -38,16 +42,10 @@ if [ "$what" = all ] || [ "$what" = data ] || [ "$what" = jobs ]; then
     traj test_q18_s23 tri18.data 23 0.5 0.1 200 20         # t = 20
     traj test_q24_s31 tri24.data 31 0.5 0.1 120 10         # 24x24: the validation size; t = 12
     traj test_d18_s44 dom18_s44.data 0 0.5 0.1 150 10      # domain walls
-    for s in 1 2 3 4 5 6; do
-      a=$([ $((s % 2)) = 1 ] && echo 1.0 || echo 0.5)
-      traj train_q12_s$s tri12.data $s $a 0.2 2500 50     # t = 500: chiral order forms at t ~ 120-250
-    done
-    traj valid_q12_s9 tri12.data 9 1.0 0.2 1500 50
-    traj test_q12_s10 tri12.data 10 0.5 0.2 2500 50
-    for s in 30 31 32 33; do    # more held-out quenches, evaluated after training
-      a=$([ $((s % 2)) = 1 ] && echo 1.0 || echo 0.5)
-      traj test_q12_s$s tri12.data $s $a 0.2 2500 50
-    done
+    for s in 1 2 3 4 5 6; do quench12 train $s; done     # t = 500: chiral order forms from t ~ 350
+    quench12 valid 9 1500
+    quench12 test 10
+    for s in 30 31 32 33; do quench12 test $s; done      # more held-out quenches, evaluated after training
     traj train_d18_s41 dom18_s41.data 0 1.0 0.2 400 20     # domain relaxation from 1-6 domains
     configs train_c18 tri18.data 800 --lattice triangular --L 18 --seed 101
     configs train_c12 tri12.data 1500 --lattice triangular --L 12 --seed 102
