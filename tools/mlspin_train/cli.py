@@ -21,6 +21,7 @@ EPILOG = """typical use:
   mlspin-train data-info runs/quench                      # what is in a data set
   mlspin-train train runs/quench runs/random --out fit    # train, export fit/model.pt
   mlspin-train evaluate fit/model.pt runs/heldout         # metrics on held-out data
+  mlspin-train committee fit*/checkpoint_best.pt --out c  # mean of fits (other seeds)
   mlspin-train check fit/model.pt                         # contract + LAMMPS comparison
 
 A data set NAME is the pair NAME.dump / NAME.energy written by LAMMPS runs with
@@ -312,6 +313,42 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_committee(args) -> int:
+    from .committee import committee_metadata, load_member, merge
+    from .evaluation import headline, metrics, predict_items
+    from .export import make_metadata, model_from_checkpoint, save_model
+    from .graph import prepare
+    from .physics import hbar_for
+    from .plots import parity_figure
+    from .workflow import describe_model
+
+    set_threads(args.threads)
+    members = [load_member(p) for p in args.checkpoints]
+    model = merge(members)
+    _, first = model_from_checkpoint(args.checkpoints[0])
+    extra = first.get("extra", {})
+    units = extra.get("units", "lj")
+    result = {}
+    os.makedirs(args.out, exist_ok=True)
+    for name, names in (("validation", args.valid), ("test", args.test)):
+        if not names:
+            continue
+        frames = [f for ds in _load_sets(names, _column_map(None)) for f in ds.frames]
+        items = prepare(frames, {t + 1: t for t in range(len(model.config["species"]))}, float(model.cutoff), dtype=torch.float64)
+        pred = predict_items(model, items, hbar_for(units))
+        result[name] = metrics(pred)
+        print(f"{name} ({len(frames)} snapshots): {headline(result[name])}")
+        parity_figure(pred, result[name], os.path.join(args.out, f"parity_{name}.png"), title=f"committee, {name} snapshots")
+    member_metrics = [model_from_checkpoint(p)[1].get("extra", {}).get("metrics", {}) for p in args.checkpoints]
+    description = args.description or extra.get("description") or describe_model(model, extra.get("reference", {}), len(members))
+    meta = make_metadata(model, units, extra.get("reference", {}), extra.get("dataset", {}), result, description)
+    meta["committee"] = committee_metadata(args.checkpoints, member_metrics)
+    _write_json(os.path.join(args.out, "metrics.json"), result)
+    save_model(model, os.path.join(args.out, "model.pt"), meta, "float64")
+    print(f"wrote {args.out}/model.pt (mean of {len(members)} networks, {sum(p.numel() for p in model.parameters())} parameters)")
+    return 0
+
+
 def cmd_info(args) -> int:
     from .export import load_model
 
@@ -475,6 +512,13 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--float32", action="store_true", help="export in single precision")
     x.add_argument("--last", action="store_true", help="the last state instead of the best validated one")
     x.add_argument("--description", help="replace the description")
+
+    cm = command("committee", "Merge fits of the same data (other seeds) into one model file: the mean of their networks.", cmd_committee)
+    cm.add_argument("checkpoints", nargs="+", help="checkpoint_best.pt of each fit (same descriptor, network and training data)")
+    cm.add_argument("--out", required=True, help="output folder (model.pt, metrics.json, parity plots)")
+    cm.add_argument("--valid", nargs="+", help="validation data sets to evaluate the committee on")
+    cm.add_argument("--test", nargs="+", help="held-out data sets to evaluate the committee on")
+    cm.add_argument("--description", help="text for the model metadata (default: from the first fit)")
 
     i = command("info", "Print the metadata of a model file.", cmd_info)
     i.add_argument("model")

@@ -26,6 +26,20 @@ from .plots import loss_figure, parity_figure
 from .training import Trainer, TrainSettings, fit_statistics
 
 
+def describe_model(model: MLSpinModel, reference, members: int = 1) -> str:
+    """One line for the metadata: descriptor, network and reference Hamiltonian."""
+    d = model.config["descriptor"]
+    if d["kind"] == "lattice":
+        what = f"lattice-symmetric model ({d['lattice']} lattice, radius {d['radius']:g} a"
+    else:
+        what = f"continuous model (cutoff {d['cutoff']:g}, lmax {d['lmax']}"
+    hidden = [h // members for h in model.config["hidden"]]
+    net = f"MLP {'-'.join(map(str, hidden))}" + (f", mean of {members} fits" if members > 1 else "")
+    what += f", {model.descriptor.n_features} features, {net})"
+    ref = reference.get("text") if isinstance(reference, dict) else reference
+    return what + (f" of {ref}" if ref else "")
+
+
 def split_indices(n: int, fraction: float, seed: int):
     """(train, validation) indices of a random split; at least one of each."""
     if n < 2:
@@ -88,14 +102,7 @@ class TrainJob:
         }
 
     def default_description(self) -> str:
-        d = self.model.config["descriptor"]
-        if d["kind"] == "lattice":
-            what = f"lattice-symmetric model ({d['lattice']} lattice, radius {d['radius']:g} a"
-        else:
-            what = f"continuous model (cutoff {d['cutoff']:g}, lmax {d['lmax']}"
-        what += f", {self.model.descriptor.n_features} features, MLP {'-'.join(map(str, self.model.config['hidden']))})"
-        ref = self.reference.get("text") if isinstance(self.reference, dict) else self.reference
-        return what + (f" of {ref}" if ref else "")
+        return describe_model(self.model, self.reference)
 
     def dataset_summary(self) -> Dict:
         return {

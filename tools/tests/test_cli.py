@@ -12,7 +12,7 @@ from mlspin_train.cli import build_parser, main
 from mlspin_train.export import make_metadata, save_model
 
 TOOLS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-COMMANDS = ["train", "evaluate", "check", "export", "info", "card", "describe", "data-info", "toy-data"]
+COMMANDS = ["train", "evaluate", "check", "export", "info", "card", "describe", "data-info", "toy-data", "committee"]
 
 
 def test_entry_points_show_help():
