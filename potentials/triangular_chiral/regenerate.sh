@@ -3,7 +3,8 @@
 #
 #   potentials/triangular_chiral/regenerate.sh            # data (about 1.6 CPU hours) + training
 #   potentials/triangular_chiral/regenerate.sh data       # only the data
-#   potentials/triangular_chiral/regenerate.sh train      # only the training (data present)
+#   potentials/triangular_chiral/regenerate.sh train      # only the training (data present;
+#                                                         # THREADS=1: three fits of ~48 min)
 #   potentials/triangular_chiral/regenerate.sh jobs       # only write the first job list
 #
 # Environment: LMP, DATA, WORKERS, THREADS (see ../common/jobs.sh).
@@ -66,12 +67,21 @@ fi
 
 if [ "$what" = all ] || [ "$what" = train ]; then
   D=$DATA
-  train_model \
-    $D/train_q18_s21 $D/train_q12_s{1,2,3,4,5,6} $D/train_d18_s41 \
-    $D/train_c18 $D/train_c12 $D/train_p12 $D/train_c12b $D/train_c18b \
-    --valid $D/valid_q12_s9 $D/valid_c18 \
-    --test $D/test_q24_s31 $D/test_q18_s23 $D/test_q12_s10 $D/test_d18_s44 \
-    --radius 4 --cross-radius 2.7 --bond-shells 2 --hidden 64,64,32 --epochs 20 --schedule cosine --seed 1
+  TRAIN=($D/train_q18_s21 $D/train_q12_s{1,2,3,4,5,6} $D/train_d18_s41
+         $D/train_c18 $D/train_c12 $D/train_p12 $D/train_c12b $D/train_c18b)
+  VALID=($D/valid_q12_s9 $D/valid_c18)
+  TEST=($D/test_q24_s31 $D/test_q18_s23 $D/test_q12_s10 $D/test_d18_s44)
+  # three fits that differ in the seed only (same --threads: the committee needs equal
+  # descriptor tables), then one model file of their mean (README, "Training")
+  for seed in 1 2 3; do
+    $PY "$ROOT/tools/mlspin-train" train --threads "$THREADS" --quiet --out "$HERE/fit_s$seed" "${TRAIN[@]}" \
+      --valid "${VALID[@]}" --test "${TEST[@]}" \
+      --radius 4 --cross-radius 3.2 --bond-shells 2 --hidden 64,64,32 --weight-decay 1e-5 \
+      --epochs 16 --schedule cosine --seed $seed
+  done
+  $PY "$ROOT/tools/mlspin-train" committee --threads "$THREADS" --out "$HERE/fit" \
+    "$HERE"/fit_s{1,2,3}/checkpoint_best.pt --valid "${VALID[@]}" --test "${TEST[@]}"
+  cp "$HERE/fit/model.pt" "$HERE/model.pt"
   $PY "$ROOT/tools/mlspin-train" evaluate --threads "$THREADS" --out "$HERE/fit/more_test" "$HERE/fit/model.pt" \
     $D/test_q12_s{30,31,32,33}
 fi
