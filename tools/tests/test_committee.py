@@ -12,6 +12,7 @@ from mlspin_train.committee import merge
 from mlspin_train.dataset import planar_box
 from mlspin_train.export import load_model
 from mlspin_train.physics import predict
+from mlspin_train.runtime import blas_threads, set_threads
 from mlspin_train.toy_sd import make_lattice
 from test_continuous_descriptor import system
 from test_model_fields import make_batch
@@ -82,7 +83,18 @@ def _wider(model):
     return type(model)(cfg)
 
 
-def test_committee_command_writes_a_model_file_of_the_mean(tmp_path, toy_square, capsys):
+@pytest.fixture
+def thread_state():
+    """The command sets torch's and OpenBLAS's threads; later tests build descriptor
+    tables, which depend on the OpenBLAS count (runtime.blas_threads), so restore both."""
+    torch_n, blas_n = torch.get_num_threads(), blas_threads()
+    yield
+    if blas_n is not None:
+        set_threads(blas_n)
+    torch.set_num_threads(torch_n)
+
+
+def test_committee_command_writes_a_model_file_of_the_mean(tmp_path, toy_square, capsys, thread_state):
     models = members("square", k=2)
     paths = []
     for k, m in enumerate(models):

@@ -6,7 +6,7 @@ import os
 import pytest
 import torch
 
-from mlspin_train.runtime import set_threads
+from mlspin_train.runtime import blas_threads, set_threads
 
 
 def loaded_openblas():
@@ -28,3 +28,4 @@ def test_set_threads_sets_torch_and_openblas(n):
     if lib is None:
         pytest.skip("the BLAS behind torch is not OpenBLAS")
     assert lib.openblas_get_num_threads() == n
+    assert blas_threads() == n
