@@ -246,28 +246,37 @@ def cmd_train(args) -> int:
     return 0
 
 
-def cmd_evaluate(args) -> int:
-    from .evaluation import headline, metrics, predict_items
-    from .export import load_model
+def _evaluate_sets(model, meta: Dict, sets: Sequence[Dataset], species: Optional[Sequence[str]] = None, batch_size: int = 8):
+    """Predictions and metrics of a model (module or file) with metadata ``meta``
+    (units, species, cutoff, dtype) on data sets; LAMMPS types map to ``species``
+    (default: the model's order)."""
+    from .evaluation import metrics, predict_items
     from .graph import prepare
     from .physics import hbar_for
+
+    for ds in sets:
+        if ds.units is not None and ds.units != meta["units"]:
+            raise DataError(f"data set {ds.name} is in units {ds.units}, the model in {meta['units']}")
+    names = species or meta["species"]
+    type_map = {t + 1: meta["species"].index(n) for t, n in enumerate(names) if n in meta["species"]}
+    dtype = torch.float64 if meta["dtype"] == "float64" else torch.float32
+    frames = [f for ds in sets for f in ds.frames]
+    items = prepare(frames, type_map, float(meta["cutoff"]), dtype=dtype)
+    pred = predict_items(model, items, hbar_for(meta["units"]), batch_size=batch_size, forces=frames[0].forces is not None)
+    return pred, metrics(pred)
+
+
+def cmd_evaluate(args) -> int:
+    from .evaluation import headline
+    from .export import load_model
     from .plots import parity_figure
 
     set_threads(args.threads)
     module, meta = load_model(args.model)
     module = module.to(args.device)
     sets = _load_sets(args.data, _column_map(args.column))
-    for ds in sets:
-        if ds.units is not None and ds.units != meta["units"]:
-            raise DataError(f"data set {ds.name} is in units {ds.units}, the model in {meta['units']}")
-    names = args.species or meta["species"]
-    type_map = {t + 1: meta["species"].index(n) for t, n in enumerate(names) if n in meta["species"]}
-    dtype = torch.float64 if meta["dtype"] == "float64" else torch.float32
-    frames = [f for ds in sets for f in ds.frames]
-    items = prepare(frames, type_map, float(meta["cutoff"]), dtype=dtype)
-    pred = predict_items(module, items, hbar_for(meta["units"]), batch_size=args.batch_size, forces=frames[0].forces is not None)
-    result = metrics(pred)
-    print(f"{len(frames)} snapshots: " + headline(result))
+    pred, result = _evaluate_sets(module, meta, sets, args.species, args.batch_size)
+    print(f"{sum(len(ds.frames) for ds in sets)} snapshots: " + headline(result))
     if args.out:
         os.makedirs(args.out, exist_ok=True)
         _write_json(os.path.join(args.out, "metrics.json"), {"model": os.path.abspath(args.model), "data": [ds.summary() for ds in sets], "metrics": result})
@@ -315,34 +324,29 @@ def cmd_export(args) -> int:
 
 def cmd_committee(args) -> int:
     from .committee import committee_metadata, load_member, merge
-    from .evaluation import headline, metrics, predict_items
-    from .export import make_metadata, model_from_checkpoint, save_model
-    from .graph import prepare
-    from .physics import hbar_for
+    from .evaluation import headline
+    from .export import make_metadata, save_model
     from .plots import parity_figure
     from .workflow import describe_model
 
     set_threads(args.threads)
-    members = [load_member(p) for p in args.checkpoints]
+    loaded = [load_member(p) for p in args.checkpoints]
+    members, extras = [m for m, _ in loaded], [ckpt.get("extra", {}) for _, ckpt in loaded]
     model = merge(members)
-    _, first = model_from_checkpoint(args.checkpoints[0])
-    extra = first.get("extra", {})
+    extra = extras[0]
     units = extra.get("units", "lj")
-    result = {}
+    description = args.description or extra.get("description") or describe_model(model, extra.get("reference", {}), len(members))
+    result: Dict[str, Dict] = {}
+    meta = make_metadata(model, units, extra.get("reference", {}), extra.get("dataset", {}), result, description)
     os.makedirs(args.out, exist_ok=True)
     for name, names in (("validation", args.valid), ("test", args.test)):
         if not names:
             continue
-        frames = [f for ds in _load_sets(names, _column_map(None)) for f in ds.frames]
-        items = prepare(frames, {t + 1: t for t in range(len(model.config["species"]))}, float(model.cutoff), dtype=torch.float64)
-        pred = predict_items(model, items, hbar_for(units))
-        result[name] = metrics(pred)
-        print(f"{name} ({len(frames)} snapshots): {headline(result[name])}")
+        sets = _load_sets(names, _column_map(None))
+        pred, result[name] = _evaluate_sets(model, meta, sets)  # meta: units, species, cutoff, dtype
+        print(f"{name} ({sum(len(ds.frames) for ds in sets)} snapshots): {headline(result[name])}")
         parity_figure(pred, result[name], os.path.join(args.out, f"parity_{name}.png"), title=f"committee, {name} snapshots")
-    member_metrics = [model_from_checkpoint(p)[1].get("extra", {}).get("metrics", {}) for p in args.checkpoints]
-    description = args.description or extra.get("description") or describe_model(model, extra.get("reference", {}), len(members))
-    meta = make_metadata(model, units, extra.get("reference", {}), extra.get("dataset", {}), result, description)
-    meta["committee"] = committee_metadata(args.checkpoints, member_metrics)
+    meta["committee"] = committee_metadata(args.checkpoints, [e.get("metrics", {}) for e in extras])
     _write_json(os.path.join(args.out, "metrics.json"), result)
     save_model(model, os.path.join(args.out, "model.pt"), meta, "float64")
     print(f"wrote {args.out}/model.pt (mean of {len(members)} networks, {sum(p.numel() for p in model.parameters())} parameters)")

@@ -14,24 +14,25 @@ whose network costs K times one member's while the descriptor is computed once.
 from __future__ import annotations
 
 import copy
-from typing import Dict, List, Sequence
+from typing import Dict, List, Sequence, Tuple
 
 import torch
 
 from .model import MLSpinModel
 
 # buffers fixed by the training data; members must agree on them exactly
-_SHARED_BUFFERS = ("feature_mean", "feature_scale", "energy_shift", "energy_scale", "magnitude_coef")
+SHARED_BUFFERS = ("feature_mean", "feature_scale", "energy_shift", "energy_scale", "magnitude_coef")
 
 
-def load_member(path: str) -> MLSpinModel:
-    """The best validated state of a training checkpoint (as `export` takes it)."""
+def load_member(path: str) -> Tuple[MLSpinModel, Dict]:
+    """The best validated state of a training checkpoint (as `export` takes it), and
+    the checkpoint (its ``extra`` holds the provenance and metrics of the fit)."""
     from .export import model_from_checkpoint
 
     model, ckpt = model_from_checkpoint(path)
     if "best_state" in ckpt:
         model.load_state_dict(ckpt["best_state"])
-    return model
+    return model, ckpt
 
 
 def check_compatible(members: Sequence[MLSpinModel]) -> None:
@@ -43,7 +44,7 @@ def check_compatible(members: Sequence[MLSpinModel]) -> None:
         for key in ("descriptor", "species", "hidden", "activation"):
             if m.config.get(key) != first.config.get(key):
                 raise ValueError(f"member {k} differs from member 1 in '{key}': {m.config.get(key)} against {first.config.get(key)}")
-        for name in _SHARED_BUFFERS:
+        for name in SHARED_BUFFERS:
             if not torch.equal(getattr(m, name), getattr(first, name)):
                 raise ValueError(
                     f"member {k} differs from member 1 in {name}: the members must be fitted to the same training data"
@@ -70,7 +71,7 @@ def merge(members: Sequence[MLSpinModel]) -> MLSpinModel:
     merged = MLSpinModel(config)
     # the members' descriptor tables, not freshly built ones (see check_compatible)
     merged.descriptor.load_state_dict(members[0].descriptor.state_dict())
-    for name in _SHARED_BUFFERS:
+    for name in SHARED_BUFFERS:
         getattr(merged, name).copy_(getattr(members[0], name))
     with torch.no_grad():
         for s, net in enumerate(merged.nets):

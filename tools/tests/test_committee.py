@@ -8,7 +8,7 @@ import torch
 
 from conftest import continuous_model, lattice_model, random_unit
 from mlspin_train.cli import main
-from mlspin_train.committee import merge
+from mlspin_train.committee import SHARED_BUFFERS, merge
 from mlspin_train.dataset import planar_box
 from mlspin_train.export import load_model
 from mlspin_train.physics import predict
@@ -31,7 +31,7 @@ def members(kind, k=3):
     first.energy_scale.fill_(0.3)
     first.magnitude_coef.copy_(torch.randn(first.magnitude_coef.shape, generator=gen, dtype=torch.float64))
     for m in out[1:]:
-        for name in ("feature_mean", "feature_scale", "energy_shift", "energy_scale", "magnitude_coef"):
+        for name in SHARED_BUFFERS:
             getattr(m, name).copy_(getattr(first, name))
     return out
 
