@@ -67,7 +67,7 @@ atom_style      spin/lattice
 boundary        p p f
 read_data       ../initial.data
 {pair}
-timestep        {dt}
+timestep        $({dt}/(2*PI))   # {dt} hbar/t; one lj time unit is h/t
 fix             llg all llg alpha {alpha}
 compute         spin all property/atom spx spy spz fmx fmy fmz
 dump            spins all custom {every} spins.dump id type x y z &
@@ -123,7 +123,8 @@ def observables(workdir, lattice):
     """time, energy per site and order parameters of every snapshot of a run."""
     thermo = read_thermo(os.path.join(workdir, "log.lammps"))
     order = square_order if lattice == "square" else triangular_order
-    series = {"time": thermo["Time"], "energy": thermo["PotEng"]}
+    # thermo time is in lj time units, h/t = 2 pi hbar/t
+    series = {"time": 2 * np.pi * np.asarray(thermo["Time"]), "energy": thermo["PotEng"]}
     values = [order(frame) for frame in read_dump(os.path.join(workdir, "spins.dump"))]
     for key in values[0]:
         series[key] = np.array([v[key] for v in values])
@@ -154,7 +155,7 @@ def main():
     parser.add_argument("--L", type=int, default=24, help="L x L sites (default 24)")
     parser.add_argument("--steps", type=int, default=400, help="LLG steps (default 400)")
     parser.add_argument("--every", type=int, default=20, help="steps between samples (default 20)")
-    parser.add_argument("--dt", type=float, default=0.05, help="time step in 1/t (default 0.05)")
+    parser.add_argument("--dt", type=float, default=0.05, help="time step in hbar/t (default 0.05; LAMMPS gets dt/(2 pi) lj time units)")
     parser.add_argument("--alpha", type=float, default=0.5, help="Gilbert damping (default 0.5)")
     parser.add_argument("--seed", type=int, default=4242, help="random initial spins")
     parser.add_argument("--species", default=None, help="species name of type 1 (default: the model's first)")

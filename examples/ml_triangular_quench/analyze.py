@@ -59,7 +59,7 @@ def main():
     log = sys.argv[2] if len(sys.argv) > 2 else "log.lammps"
     out = sys.argv[3] if len(sys.argv) > 3 else "ml_triangular_quench.png"
     thermo = read_thermo(log)
-    time_of = dict(zip(thermo["Step"].astype(int), thermo["Time"]))
+    time_of = dict(zip(thermo["Step"].astype(int), thermo["v_t"]))  # v_t: time in hbar/t
     energy_of = dict(zip(thermo["Step"].astype(int), thermo["PotEng"]))
 
     rows, profiles, last = [], [], None

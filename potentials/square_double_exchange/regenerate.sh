@@ -9,7 +9,8 @@
 # Environment: LMP, DATA, WORKERS, THREADS (see ../common/jobs.sh).
 # Not part of CI. Interrupted data generation continues where it stopped (NAME.done files).
 #
-# Reference Hamiltonian (pair_style sd/tb, units lj: energies in t, time in hbar/t):
+# Reference Hamiltonian (pair_style sd/tb, units lj: energies in t, time in hbar/t;
+# potentials/common/in.sd_tb_trajectory turns dt in hbar/t into LAMMPS' h/t time unit):
 #   double exchange on the square lattice: nearest-neighbour hopping t = 1, J = 6,
 #   chemical potential mu = -4.2 (grand canonical: filling 0.44-0.50 per site and spin,
 #   depending on the magnetic state), electron temperature kT = 0.05. Grand canonical,

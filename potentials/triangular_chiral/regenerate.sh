@@ -10,7 +10,8 @@
 # Environment: LMP, DATA, WORKERS, THREADS (see ../common/jobs.sh).
 # Not part of CI. Interrupted data generation continues where it stopped (NAME.done files).
 #
-# Reference Hamiltonian (pair_style sd/tb, units lj: energies in t, time in hbar/t):
+# Reference Hamiltonian (pair_style sd/tb, units lj: energies in t, time in hbar/t;
+# potentials/common/in.sd_tb_trajectory turns dt in hbar/t into LAMMPS' h/t time unit):
 #   nearest-neighbour hopping t = 1, J = 3, chemical potential mu = -3.3 (middle of the
 #   gap of the chiral tetrahedral state at quarter filling), electron temperature kT = 0.4
 #   (releases 1-3: kT = 0.2; README.md, "Why kT = 0.4").

@@ -1,9 +1,10 @@
 // Unit conventions shared by every mlspin style.
 //
-// fm = -(1/hbar) dE/ds is a precession frequency. In `units lj` lattice models are
-// written with energies in units of the hopping t and time in hbar/t, so hbar = 1
-// there; in every other unit style hbar = h/(2 pi) in that style's energy*time units,
-// as in LAMMPS' SPIN package.
+// fm = -(1/hbar) dE/ds is a precession frequency, with hbar = force->hplanck / (2 pi) in
+// every unit style, as in LAMMPS' SPIN package (fix precession/spin, pair spin/exchange,
+// compute spin), so that fields of SPIN's styles and of mlspin's add up in one fm. In
+// `units lj` this makes hbar = 1/(2 pi): with energies in units of the hopping t, one lj
+// time unit is h/t = 2 pi hbar/t, so a time step of tau hbar/t is `timestep tau/(2*PI)`.
 #pragma once
 
 #include <string>
@@ -15,7 +16,8 @@ struct SpinUnits {
   double boltz;    // energy / temperature
 };
 
-// unit_style: LAMMPS' update->unit_style; hplanck, boltz: force->hplanck, force->boltz
+// unit_style: LAMMPS' update->unit_style (for the error message); hplanck, boltz:
+// force->hplanck, force->boltz
 SpinUnits spin_units(const std::string &unit_style, double hplanck, double boltz);
 
 }    // namespace mlspin

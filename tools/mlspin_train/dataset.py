@@ -18,9 +18,15 @@ A data set ``<name>`` is two files written by LAMMPS runs with the reference
     fm_i = (|S_i|/hbar)(-dE/dS_i).
 
 ``<name>.energy``
-    ``#`` comment lines (``# units lj``, optionally ``# dimension 2``, and the
-    reference Hamiltonian, e.g. ``# sd/tb hop 1.0 J 6.0 filling 0.485 kT 0.01 solver ed``),
-    then one line ``step pe`` per snapshot: the total energy.
+    ``#`` comment lines (``# units lj``, ``# hbar 0.15915494309189535`` -- the hbar
+    the fm column was written with, required in units lj --, optionally
+    ``# dimension 2``, and the reference Hamiltonian, e.g.
+    ``# sd/tb hop 1.0 J 6.0 filling 0.485 kT 0.01 solver ed``), then one line
+    ``step pe`` per snapshot: the total energy.
+
+mlspin uses hbar = hplanck/(2 pi) in every unit style, 1/(2 pi) in units lj, as
+LAMMPS' SPIN package does; versions before 2026-12 used hbar = 1 in units lj. The
+``hbar`` line says which convention wrote the file, and fm is converted on reading.
 """
 
 from __future__ import annotations
@@ -161,6 +167,7 @@ def read_dataset(name: str, require_energy: bool = True, column_map: Optional[Di
         _attach_energies(frames, energies, dump_path, energy_path)
         ds.files.append(energy_path)
         ds.units = header.get("units")
+        _convert_fm(frames, ds.units, header.get("hbar"), energy_path)
         ds.dimension = header.get("dimension")
         ds.reference = header.get("reference", {})
         ds.comments = header.get("comments", [])
@@ -169,6 +176,29 @@ def read_dataset(name: str, require_energy: bool = True, column_map: Optional[Di
     if ds.dimension is None:
         ds.dimension = guess_dimension(frames[0])
     return ds
+
+
+def _convert_fm(frames: List[Frame], units: Optional[str], hbar_written: Optional[float], energy_path: str) -> None:
+    """Express fm with this version's hbar when the file was written with another."""
+    if units is None:
+        return
+    from .physics import hbar_for
+
+    hbar = hbar_for(units)
+    if hbar_written is None:
+        if units == "lj":
+            raise DataError(
+                f"{energy_path}: units lj data must state the hbar its fm were written with "
+                f"('# hbar VALUE' in the header): mlspin now uses hbar = 1/(2 pi) = {hbar!r} in "
+                "units lj like LAMMPS' SPIN package; data written by earlier mlspin versions "
+                "used hbar = 1 (add '# hbar 1')"
+            )
+        return
+    if not hbar_written > 0.0:
+        raise DataError(f"{energy_path}: hbar {hbar_written} is not positive")
+    if abs(hbar_written / hbar - 1.0) > 1e-12:
+        for f in frames:
+            f.fm = f.fm * (hbar_written / hbar)
 
 
 def guess_dimension(frame: Frame) -> int:
@@ -355,6 +385,8 @@ def _header_line(text: str, header: Dict) -> None:
         return
     if words[0] == "units" and len(words) == 2:
         header["units"] = words[1]
+    elif words[0] == "hbar" and len(words) == 2 and _is_number(words[1]):
+        header["hbar"] = float(words[1])
     elif words[0] == "dimension" and len(words) == 2:
         header["dimension"] = int(words[1])
     elif words[0] in ("step", "Step") or "reference" in header:
@@ -423,12 +455,15 @@ def write_dataset(
     comments: Sequence[str] = (),
     dimension: Optional[int] = None,
 ) -> Tuple[str, str]:
+    from .physics import hbar_for
+
     dump_path, energy_path = dataset_paths(name)
     with open(dump_path, "w") as fh:
         for f in frames:
             write_dump_frame(fh, f)
     with open(energy_path, "w") as fh:
         fh.write(f"# units {units}\n")
+        fh.write(f"# hbar {hbar_for(units)!r}\n")
         if dimension is not None:
             fh.write(f"# dimension {dimension}\n")
         fh.write(f"# {reference}\n")

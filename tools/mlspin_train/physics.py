@@ -14,9 +14,11 @@ from typing import Dict, Optional
 import torch
 from torch import Tensor
 
-# LAMMPS force->hplanck per unit style (update.cpp); hbar = hplanck / (2 pi),
-# except units lj where the project uses hbar = 1 (see src/core/units.cpp)
+# LAMMPS force->hplanck per unit style (update.cpp); hbar = hplanck / (2 pi) in every
+# unit style, units lj included (1/(2 pi) there), as in LAMMPS' SPIN package and
+# src/core/units.cpp
 HPLANCK = {
+    "lj": 1.0,
     "real": 95.306976368,
     "metal": 4.135667403e-3,
     "si": 6.62606896e-34,
@@ -28,8 +30,6 @@ HPLANCK = {
 
 
 def hbar_for(units: str) -> float:
-    if units == "lj":
-        return 1.0
     if units not in HPLANCK:
         raise ValueError(f"unknown LAMMPS unit style '{units}'")
     return HPLANCK[units] / (2.0 * torch.pi)

@@ -11,7 +11,7 @@ the Hellmann-Feynman field is exact:
 
     -dF/dS_i = J <c+_i sigma c_i>.
 
-fm_i = (|S_i|/hbar)(-dF/dS_i) with hbar = 1 (units lj).
+fm_i = (|S_i|/hbar)(-dF/dS_i) with hbar = 1/(2 pi) (units lj, as in LAMMPS' SPIN package).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import numpy as np
 from .dataset import Box, Frame, planar_box, write_dataset
 from .graph import build_graph
 
+LJ_HBAR = 1.0 / (2.0 * np.pi)  # hbar in units lj (src/core/units.h)
 PAULI = np.array([[[0, 1], [1, 0]], [[0, -1j], [1j, 0]], [[1, 0], [0, -1]]], dtype=complex)
 
 
@@ -180,7 +181,7 @@ def snapshot(system: SDSystem, positions: np.ndarray, box: Box, spins: np.ndarra
         positions=positions,
         spin_dir=spins / mag[:, None],
         spin_mag=mag,
-        fm=field * mag[:, None],
+        fm=field * mag[:, None] / LJ_HBAR,
         energy=energy,
         extra={"ne": density, "sex": espin[:, 0], "sey": espin[:, 1], "sez": espin[:, 2]},
     )

@@ -163,7 +163,7 @@ ITEM: ATOMS id type x y z spx spy spz sp fmx fmy fmz ne mex mey mez
 """
     )
     (tmp_path / "q.energy").write_text(
-        "# units lj\n# pair_style sd/tb hop 1.0 J 3.0 filling 0.25 kT 0.01 solver ed\n"
+        "# units lj\n# hbar 0.15915494309189535\n# pair_style sd/tb hop 1.0 J 3.0 filling 0.25 kT 0.01 solver ed\n"
         "# lattice triangular 2x1, fix llg alpha 0.5, dt 0.01, T 0, seed 7310\n# step pe\n0 -1.2345678901234567\n"
     )
     ds = read_dataset(str(tmp_path / "q"))
@@ -176,3 +176,29 @@ ITEM: ATOMS id type x y z spx spy spz sp fmx fmy fmz ne mex mey mez
     np.testing.assert_allclose(frame.fm[0], [2.8, 0.3, 0.1])
     assert sorted(frame.extra) == ["mex", "mey", "mez", "ne"]
     assert frame.energy == -1.2345678901234567
+
+
+def test_fm_of_lj_data_written_with_hbar_1_is_converted(tmp_path):
+    # data of mlspin versions with hbar = 1 in units lj: the same dE/dS gives fm smaller by 2 pi
+    frames = make_frames(n=2)
+    name = str(tmp_path / "old")
+    dump, energy = write_dataset(name, frames, "lj", "sd/tb hop 1 J 2 filling 0.3")
+    with open(energy) as fh:
+        text = fh.read()
+    assert "# hbar 0.15915494309189535\n" in text
+    with open(energy, "w") as fh:
+        fh.write(text.replace("# hbar 0.15915494309189535\n", "# hbar 1\n"))
+    ds = read_dataset(name)
+    for read, written in zip(ds.frames, frames):
+        np.testing.assert_allclose(read.fm, written.fm * 2 * np.pi, rtol=1e-15)
+
+
+def test_lj_data_without_hbar_is_refused(tmp_path):
+    name = str(tmp_path / "bare")
+    dump, energy = write_dataset(name, make_frames(n=1), "lj", "sd/tb hop 1 J 2 filling 0.3")
+    with open(energy) as fh:
+        text = fh.read()
+    with open(energy, "w") as fh:
+        fh.write("".join(line for line in text.splitlines(True) if not line.startswith("# hbar")))
+    with pytest.raises(DataError, match="hbar"):
+        read_dataset(name)

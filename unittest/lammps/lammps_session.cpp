@@ -66,6 +66,8 @@ std::vector<double> LammpsSession::gather(const std::string &name, int count)
     command("compute mlspin_test_fm all property/atom fmx fmy fmz");
     lammps_gather(lmp_, "c_mlspin_test_fm", 1, count, data.data());
     command("uncompute mlspin_test_fm");
+  } else if (name.rfind("c_", 0) == 0 || name.rfind("f_", 0) == 0) {
+    lammps_gather(lmp_, name.c_str(), 1, count, data.data());    // per-atom compute or fix
   } else {
     lammps_gather_atoms(lmp_, name.c_str(), 1, count, data.data());
   }

@@ -29,7 +29,8 @@ class LammpsSession {
   // Runs the commands and returns the LAMMPS error message (empty if none was raised).
   std::string error_of(const std::string &block);
 
-  // Per-atom property (x, v, f, sp, fm, ...) with `count` values per atom, ordered by ID.
+  // Per-atom property (x, v, f, sp, fm, ...), compute (c_ID) or fix (f_ID) with `count`
+  // values per atom, ordered by ID.
   std::vector<double> gather(const std::string &name, int count);
   void scatter(const std::string &name, int count, std::vector<double> &values);    // inverse of gather
   double thermo(const std::string &keyword);          // e.g. "pe", "step"

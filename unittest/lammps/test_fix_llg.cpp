@@ -111,15 +111,18 @@ class EachIntegrator : public ::testing::TestWithParam<const char *> {};
 
 }    // namespace
 
-// One spin of magnitude 2 in the fix's own Zeeman term (E = -h.S, h = 1, hbar = 1):
-// damped precession about z at w0 = |S| h / hbar = 2.
+// One spin of magnitude 2 in the fix's own Zeeman term (E = -h.S, h = 1; units lj, where
+// hbar = 1/(2 pi) as in SPIN): damped precession about z at w0 = |S| h / hbar = 4 pi.
 TEST_P(EachIntegrator, SingleSpinFollowsAnalyticDampedPrecession)
 {
   LammpsSession lmp;
   lmp.commands(kSingleSpin);
   lmp.command(std::string("fix 1 all llg alpha 0.1 zeeman 0 0 1 integrator ") + GetParam());
-  lmp.commands("timestep 0.001\nrun 2000");
-  const double alpha = 0.1, w0 = 2.0, t = 2.0, theta0 = std::acos(0.8);
+  const double hbar = 1.0 / (2 * M_PI), dt = 0.001 * hbar;    // 0.002 rad of precession per step
+  char timestep[64];
+  std::snprintf(timestep, sizeof timestep, "timestep %.17g", dt);
+  lmp.commands(std::string(timestep) + "\nrun 2000");
+  const double alpha = 0.1, w0 = 2.0 / hbar, t = 2000 * dt, theta0 = std::acos(0.8);
   const double theta = 2 * std::atan(std::tan(theta0 / 2) * std::exp(-alpha * w0 * t / (1 + alpha * alpha)));
   const double phi = w0 * t / (1 + alpha * alpha);
   const Vec expected = {std::sin(theta) * std::cos(phi), std::sin(theta) * std::sin(phi), std::cos(theta)};

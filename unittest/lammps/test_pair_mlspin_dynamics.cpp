@@ -16,7 +16,7 @@ using namespace mlspin_test;
 
 namespace {
 
-// sc lattice of two species, displaced, random unit spins; units lj (hbar = 1)
+// sc lattice of two species, displaced, random unit spins; units lj (hbar = 1/(2 pi))
 std::string lattice(int cells, double displacement)
 {
   LatticeSpec spec;

@@ -51,7 +51,8 @@ std::string pair(const std::string &model, const std::string &species = "Fe Co")
 TEST(PairMLSpinFiles, TheContractExampleOfTheDocumentationWorks)
 {
   // nearest-neighbor Heisenberg model, J = 1, units lj: a ferromagnetic simple cubic
-  // lattice has E = -3 J per atom, fm = (|S|/hbar) J sum_j S_j = 6 s
+  // lattice has E = -3 J per atom, fm = (|S|/hbar) J sum_j S_j = 6 s / hbar, with
+  // hbar = 1/(2 pi) in units lj (as in SPIN)
   LatticeSpec spec;
   spec.cells = 3;
   spec.seed = 3;
@@ -62,7 +63,8 @@ TEST(PairMLSpinFiles, TheContractExampleOfTheDocumentationWorks)
                model_file("heisenberg_nn.pt") + " A A\nthermo_style custom step pe\nthermo_modify norm no\nrun 0 post no");
   EXPECT_NEAR(lmp.thermo("pe"), -3.0 * 27, 1e-12);
   const auto fm = gather_fm(lmp);
-  for (size_t i = 0; i < fm.size() / 3; i++) EXPECT_NEAR(fm[3 * i + 2], 6.0, 1e-12);
+  const double hbar = 1.0 / (2 * M_PI);
+  for (size_t i = 0; i < fm.size() / 3; i++) EXPECT_NEAR(fm[3 * i + 2], 6.0 / hbar, 1e-12 / hbar);
 }
 
 TEST(PairMLSpinFiles, UnreadableOrInvalidFilesAreErrorsNamingTheFile)

@@ -153,7 +153,8 @@ compute fm all property/atom fmx fmy fmz
 pair_style sd/tb hop 0.8 J 2.5 filling 0.25
 pair_coeff * *
 )");
-    const double hbar = units == "lj" ? 1.0 : 4.135667403e-3 / (2 * M_PI);
+    // hbar = hplanck/(2 pi) in every unit style, as in SPIN: hplanck is 1 in lj
+    const double hbar = (units == "lj" ? 1.0 : 4.135667403e-3) / (2 * M_PI);
     const double t = 0.8, jp = 2.5 * 1.5;
     for (const double theta : {0.2, 1.1, 2.5}) {
       const Spin s1{0, 0, 1, 1.5}, s2{std::sin(theta), 0, std::cos(theta), 1.5};

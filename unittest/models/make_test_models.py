@@ -10,7 +10,7 @@ unknown origin enters the tests:
                        J(r) = 4 J1 (r/J3)^2 (1 - J2 (r/J3)^2) exp(-(r/J3)^2),
                        J1 per species pair; units metal, float64, species Fe Co
   heisenberg_f32.pt    the same in float32
-  heisenberg_lj.pt     the same in units lj (hbar = 1), one species A
+  heisenberg_lj.pt     the same in units lj, one species A
   heisenberg_big.pt    the same with a larger cutoff (cutoff-check test)
   manybody.pt          non-linear, many-body, spin-rotation invariant: pair, biquadratic,
                        angular and three-spin chirality terms, smooth cutoff; units lj
