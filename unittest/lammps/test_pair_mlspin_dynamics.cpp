@@ -33,6 +33,10 @@ thermo_modify norm no
 )";
 }
 
+// hbar of units lj (1/(2 pi), as in SPIN): time steps below are written as multiples of
+// it, i.e. in units of hbar/(energy unit), so that spins turn by the same angle per step
+const double kHbarLJ = 1.0 / (2 * M_PI);
+
 struct Conservation {
   double max_de = 0.0;    // max |E(t) - E(0)| of the conserved energy
   double max_dm = 0.0;    // max |M(t) - M(0)|, M = sum of unit spins
@@ -44,7 +48,9 @@ Conservation track(const std::string &setup, const char *energy, double dt, int 
 {
   LammpsSession lmp;
   lmp.commands(setup);
-  lmp.command("timestep " + std::to_string(dt));
+  char timestep[64];
+  std::snprintf(timestep, sizeof timestep, "timestep %.17g", dt);
+  lmp.command(timestep);
   lmp.command("run 0 post no");
   const double e0 = lmp.thermo(energy);
   double m0[3];
@@ -69,9 +75,9 @@ TEST(PairMLSpinDynamics, UndampedSpinsConserveEnergyAndTotalSpin)
   const std::string setup = lattice(3, 0.08) + "pair_style mlspin\npair_coeff * * " + model_file("manybody.pt") +
       " A B\nfix llg all llg alpha 0.0 integrator sib\n";
   // the same physical time with two time steps
-  const auto coarse = track(setup, "pe", 0.004, 150, false);
-  const auto fine = track(setup, "pe", 0.002, 300, false);
-  std::printf("  frozen lattice: max |dE|/|E| %.2e (dt 0.004), %.2e (dt 0.002); max |dM| %.2e, %.2e\n",
+  const auto coarse = track(setup, "pe", 0.004 * kHbarLJ, 150, false);
+  const auto fine = track(setup, "pe", 0.002 * kHbarLJ, 300, false);
+  std::printf("  frozen lattice: max |dE|/|E| %.2e (dt 0.004 hbar), %.2e (dt 0.002 hbar); max |dM| %.2e, %.2e\n",
               coarse.max_de / coarse.scale, fine.max_de / fine.scale, coarse.max_dm, fine.max_dm);
   EXPECT_LT(fine.max_de, 1e-9 * fine.scale);
   EXPECT_LT(fine.max_dm, 1e-6);
@@ -90,9 +96,9 @@ TEST(PairMLSpinDynamics, MovingLatticeConservesTotalEnergyInNVE)
       "pair_style hybrid/overlay lj/cut 2.225 mlspin\npair_modify shift yes\n"
       "pair_coeff * * lj/cut 1.0 0.89\npair_coeff * * mlspin " +
       model_file("manybody.pt") + " A B\nfix llg all llg alpha 0.0 lattice moving\n";
-  const auto coarse = track(setup, "etotal", 0.004, 150, true);
-  const auto fine = track(setup, "etotal", 0.002, 300, true);
-  std::printf("  moving lattice: max |dEtot|/max KE %.2e (dt 0.004), %.2e (dt 0.002); max |dM| %.2e\n",
+  const auto coarse = track(setup, "etotal", 0.004 * kHbarLJ, 150, true);
+  const auto fine = track(setup, "etotal", 0.002 * kHbarLJ, 300, true);
+  std::printf("  moving lattice: max |dEtot|/max KE %.2e (dt 0.004 hbar), %.2e (dt 0.002 hbar); max |dM| %.2e\n",
               coarse.max_de / coarse.scale, fine.max_de / fine.scale, fine.max_dm);
   EXPECT_LT(fine.max_de, 2e-4 * fine.scale);
   EXPECT_GT(coarse.max_de / fine.max_de, 2.5);

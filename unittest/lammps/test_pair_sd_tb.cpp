@@ -36,6 +36,9 @@ void set_spins(LammpsSession &lmp, const std::vector<Spin> &spins)
 
 // L x L square lattice, spacing 1, periodic in x and y, lj units, energies not
 // normalised; a 3d box open in z, so that random spins are not confined to the plane
+// hbar of units lj: hplanck/(2 pi) with hplanck = 1, as in SPIN (src/core/units.h)
+const double kHbarLJ = 1.0 / (2 * M_PI);
+
 std::string square_box(int l)
 {
   return "units lj\natom_style spin/lattice\nboundary p p f\nlattice sc 1.0\n"
@@ -214,7 +217,7 @@ void check_finite_differences(const std::string &pair_style)
       const double em = run0_energy(lmp);
       lmp.command(fmt_spin(atom + 1, s));
       const double nxs[3] = {n[1] * s.z - n[2] * s.y, n[2] * s.x - n[0] * s.z, n[0] * s.y - n[1] * s.x};
-      const double expected = -(f[0] * nxs[0] + f[1] * nxs[1] + f[2] * nxs[2]);
+      const double expected = -kHbarLJ * (f[0] * nxs[0] + f[1] * nxs[1] + f[2] * nxs[2]);
       worst = std::max(worst, std::fabs((ep - em) / (2 * h) - expected));
     }
     Spin longer = s, shorter = s;
@@ -225,10 +228,10 @@ void check_finite_differences(const std::string &pair_style)
     lmp.command(fmt_spin(atom + 1, shorter));
     const double em = run0_energy(lmp);
     lmp.command(fmt_spin(atom + 1, s));
-    const double expected = -(f[0] * s.x + f[1] * s.y + f[2] * s.z) / s.mag;
+    const double expected = -kHbarLJ * (f[0] * s.x + f[1] * s.y + f[2] * s.z) / s.mag;
     worst = std::max(worst, std::fabs((ep - em) / (2 * h) - expected));
   }
-  EXPECT_LT(worst / scale, 1e-7) << pair_style;
+  EXPECT_LT(worst / (kHbarLJ * scale), 1e-7) << pair_style;
 }
 
 TEST(PairSDTB, EDFieldsAreFiniteDifferencesOfThePotentialEnergy)
@@ -366,7 +369,7 @@ run 0 post no
   for (int i = 0; i < 36; i++) {
     n += el[4 * i];
     e += pe[i];
-    for (int k = 0; k < 3; k++) EXPECT_NEAR(fm[3 * i + k], 3.5 * sp[4 * i + 3] * el[4 * i + 1 + k], 1e-12);
+    for (int k = 0; k < 3; k++) EXPECT_NEAR(fm[3 * i + k], 3.5 * sp[4 * i + 3] * el[4 * i + 1 + k] / kHbarLJ, 1e-12 / kHbarLJ);
   }
   EXPECT_NEAR(n, 2 * 36 * 0.45, 1e-10);
   EXPECT_NEAR(e, lmp.thermo("pe"), 1e-10);
