@@ -49,13 +49,38 @@ def check_compatible(members: Sequence[MLSpinModel]) -> None:
                 raise ValueError(
                     f"member {k} differs from member 1 in {name}: the members must be fitted to the same training data"
                 )
-        for name, value in first.descriptor.state_dict().items():
-            if not torch.equal(m.descriptor.state_dict()[name], value):
-                raise ValueError(
-                    f"member {k} differs from member 1 in the descriptor tables ({name}): the bases of degenerate "
-                    "irreps come from an eigensolver whose result can depend on the BLAS threads; fit the members "
-                    "with the same --threads on the same machine"
-                )
+        _check_same_tables(first.descriptor, m.descriptor, k)
+
+
+# canonical tables built on different machines agree to rounding (about 1e-15)
+TABLE_TOLERANCE = 1e-12
+
+
+def _check_same_tables(first: torch.nn.Module, other: torch.nn.Module, k: int) -> None:
+    """The member's descriptor tables equal the first member's: integer tables
+    exactly, coefficients to TABLE_TOLERANCE. Tables of different construction
+    versions (lattice_tables.TABLES_VERSION) are refused as such."""
+    versions = [int(getattr(d, "tables_version", 1)) for d in (first, other)]
+    if versions[0] != versions[1]:
+        raise ValueError(
+            f"member {k} has descriptor tables of version {versions[1]}, member 1 of version {versions[0]} "
+            "(version 1: irrep bases from an eigensolver, before mlspin_train built canonical tables); "
+            "fit all members with one version of mlspin_train"
+        )
+    theirs = other.state_dict()
+    for name, value in first.state_dict().items():
+        mine = theirs[name]
+        same = mine.shape == value.shape and (
+            torch.allclose(mine, value, rtol=0.0, atol=TABLE_TOLERANCE) if value.is_floating_point() else torch.equal(mine, value)
+        )
+        if not same:
+            hint = (
+                "version 1 tables come from an eigensolver whose result depends on the BLAS library and threads: "
+                "fit such members with the same --threads on one machine"
+                if versions[0] == 1
+                else "canonical tables of one configuration agree on every machine to rounding, so a checkpoint was altered"
+            )
+            raise ValueError(f"member {k} differs from member 1 in the descriptor tables ({name}): {hint}")
 
 
 def _linear_layers(net: torch.nn.Sequential) -> List[torch.nn.Linear]:
@@ -69,7 +94,7 @@ def merge(members: Sequence[MLSpinModel]) -> MLSpinModel:
     config = copy.deepcopy(members[0].config)
     config["hidden"] = [k * h for h in members[0].config["hidden"]]
     merged = MLSpinModel(config)
-    # the members' descriptor tables, not freshly built ones (see check_compatible)
+    # the members' descriptor tables (version 1 tables cannot be rebuilt)
     merged.descriptor.load_state_dict(members[0].descriptor.state_dict())
     for name in SHARED_BUFFERS:
         getattr(merged, name).copy_(getattr(members[0], name))

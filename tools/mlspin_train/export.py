@@ -41,6 +41,7 @@ def make_metadata(
         "dataset": dataset,
         "metrics": metrics,
         "descriptor": dict(config["descriptor"], **{"n_features": int(model.descriptor.n_features)}),
+        **_tables_version(model),
         "positions_used": bool(model.uses_positions),
         "model": {
             "hidden": list(config["hidden"]),
@@ -50,6 +51,13 @@ def make_metadata(
         "created_by": f"mlspin_train {__version__} (torch {torch.__version__})",
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
+
+
+def _tables_version(model: MLSpinModel) -> Dict:
+    """``descriptor_tables``: the construction of the lattice descriptor's tables
+    (lattice_tables.TABLES_VERSION; files without the key hold version 1)."""
+    version = getattr(model.descriptor, "tables_version", None)
+    return {} if version is None else {"descriptor_tables": int(version)}
 
 
 def script_model(model: MLSpinModel, dtype: str = "float64") -> torch.jit.ScriptModule:

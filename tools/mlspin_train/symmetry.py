@@ -11,6 +11,13 @@ built (numpy, not part of the exported module):
 * invariant tensors of triple products of irreps (the Clebsch-Gordan
   coefficients needed for bispectrum invariants), found numerically as the
   fixed space of the group average.
+
+Where a space has several orthonormal bases (an irrep occurring more than once
+in an orbit, or a sign), the basis is canonical: fixed unit vectors projected and
+orthonormalised in order (``projected_basis``), not the eigenvectors of the
+projector. An eigensolver returns an arbitrary rotation of a degenerate
+eigenspace, which depends on the BLAS kernel and thread count; the descriptor
+tables must be the same on every machine.
 """
 
 from __future__ import annotations
@@ -99,19 +106,55 @@ class IrrepCopy:
 def decompose(rep: np.ndarray, group: DihedralGroup) -> List[IrrepCopy]:
     """Split the orthogonal representation ``rep`` ([|G|, m, m]) into irreducible
     copies. The returned bases together form an orthogonal m x m matrix and
-    satisfy rep[g] @ basis = basis @ irrep[g] for every g."""
+    satisfy rep[g] @ basis = basis @ irrep[g] for every g.
+
+    With the projectors P_ab = (d / |G|) sum_g D_ab(g) rep(g), the first
+    components of the copies of an irrep span the range of P_00; each vector v
+    of a basis of that range gives one copy with components P_a0 v (Serre,
+    Linear Representations of Finite Groups, sec. 2.7). The basis is
+    ``projected_basis`` of P_00: copies in the order of the variables they
+    first involve, each with a positive weight on that variable."""
     order, m, _ = rep.shape
     copies: List[IrrepCopy] = []
     for index, irrep in enumerate(group.irreps):
         proj = [
             (irrep.dim / order) * np.einsum("g,gij->ij", irrep.matrices[:, a, 0], rep) for a in range(irrep.dim)
         ]
-        values, vectors = np.linalg.eigh(0.5 * (proj[0] + proj[0].T))
-        for v in vectors[:, values > 0.5].T:
+        for v in projected_basis(proj[0]):
             basis = np.stack([p @ v for p in proj], axis=1)
             copies.append(IrrepCopy(index, basis))
     _verify_decomposition(rep, group, copies)
     return copies
+
+
+def projected_basis(projector: np.ndarray, tol: float = 1e-6) -> List[np.ndarray]:
+    """Canonical orthonormal basis of the range of an orthogonal projector P.
+
+    The seeds e_0, e_1, ... are projected in this order and orthonormalised by
+    modified Gram-Schmidt (two passes); a seed whose remainder is shorter than
+    ``tol`` lies in the span of the earlier ones and is skipped. Each vector has
+    a positive component along its seed (for a symmetric P the remainder r
+    satisfies r . e_k = r . P e_k = |r|^2). The result is a continuous function
+    of P's entries away from the rank decisions, which for the projectors of a
+    finite group have remainders of order 1 or of rounding size, so rounding
+    differences between BLAS kernels change it by rounding only."""
+    p = 0.5 * (projector + projector.T)
+    rank = int(round(float(np.trace(p))))
+    basis: List[np.ndarray] = []
+    for k in range(p.shape[0]):
+        if len(basis) == rank:
+            break
+        r = p[:, k].copy()
+        for _ in range(2):
+            for q in basis:
+                r -= (q @ r) * q
+        norm = float(np.linalg.norm(r))
+        if norm > tol:
+            r /= norm
+            basis.append(r if r[k] > 0 else -r)
+    if len(basis) != rank:
+        raise RuntimeError(f"projector of trace {rank} gave {len(basis)} independent vectors")
+    return basis
 
 
 def _verify_decomposition(rep: np.ndarray, group: DihedralGroup, copies: Sequence[IrrepCopy]) -> None:
@@ -127,11 +170,14 @@ def _verify_decomposition(rep: np.ndarray, group: DihedralGroup, copies: Sequenc
 
 def invariant_tensors(group: DihedralGroup, i1: int, i2: int, i3: int) -> List[np.ndarray]:
     """Orthonormal basis of tensors T[a,b,c] with sum T f1_a f2_b f3_c invariant
-    when f1, f2, f3 transform by irreps i1, i2, i3."""
+    when f1, f2, f3 transform by irreps i1, i2, i3: the fixed space of the
+    group average of their product representation, in the canonical basis of
+    ``projected_basis`` (for the dihedral groups it is at most one-dimensional,
+    so only the sign is a choice: T[a,b,c] > 0 at the first nonzero entry in
+    C order)."""
     r1, r2, r3 = (group.irreps[i].matrices for i in (i1, i2, i3))
     kron = np.einsum("gad,gbe,gcf->gabcdef", r1, r2, r3)
     d = (r1.shape[1], r2.shape[1], r3.shape[1])
     size = d[0] * d[1] * d[2]
     average = kron.reshape(group.order, size, size).mean(axis=0)
-    values, vectors = np.linalg.eigh(0.5 * (average + average.T))
-    return [v.reshape(d) for v in vectors[:, values > 0.5].T]
+    return [v.reshape(d) for v in projected_basis(average)]

@@ -78,6 +78,31 @@ def test_members_must_share_descriptor_network_and_data_normalisation():
         merge([a, b])
 
 
+def test_members_built_on_other_machines_agree_and_other_table_versions_are_refused():
+    """Canonical tables of one configuration differ between machines by rounding
+    at most: such members merge. Members with tables of another construction
+    (version 1: bases from an eigensolver) are refused as such."""
+    a, b = members("square", k=2)
+    with torch.no_grad():
+        b.descriptor.orb_u.mul_(1.0 + 4e-16)  # another BLAS kernel's rounding
+        b.descriptor.bs_t.add_(torch.sign(b.descriptor.bs_t) * 1e-16)
+    assert not torch.equal(a.descriptor.orb_u, b.descriptor.orb_u)
+    merged = merge([a, b])
+    pos, box, types, spins = configuration("square")
+    batch = make_batch(pos, box, types, spins, a.cutoff)
+    mean = (predict(a, batch, 1.0).site_energy + predict(b, batch, 1.0).site_energy) / 2
+    assert torch.allclose(predict(merged, batch, 1.0).site_energy, mean, rtol=0, atol=1e-12)
+    b.descriptor.tables_version.fill_(1)
+    with pytest.raises(ValueError, match="member 2 has descriptor tables of version 1, member 1 of version 2"):
+        merge([a, b])
+    a.descriptor.tables_version.fill_(1)
+    merge([a, b])
+    with torch.no_grad():
+        b.descriptor.orb_u.mul_(-1.0)  # another eigensolver basis
+    with pytest.raises(ValueError, match="orb_u.*version 1 tables come from an eigensolver"):
+        merge([a, b])
+
+
 def _wider(model):
     cfg = dict(model.config, hidden=[h + 1 for h in model.config["hidden"]])
     return type(model)(cfg)
@@ -85,8 +110,8 @@ def _wider(model):
 
 @pytest.fixture
 def thread_state():
-    """The command sets torch's and OpenBLAS's threads; later tests build descriptor
-    tables, which depend on the OpenBLAS count (runtime.blas_threads), so restore both."""
+    """The command sets torch's and OpenBLAS's threads for the whole process; restore
+    both so that later tests run as they would alone."""
     torch_n, blas_n = torch.get_num_threads(), blas_threads()
     yield
     if blas_n is not None:

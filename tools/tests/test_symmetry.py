@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from mlspin_train.lattice import LatticeSpec, identify_lattice, lattice_points, orbits, site_permutations
-from mlspin_train.symmetry import DihedralGroup, decompose, invariant_tensors
+from mlspin_train.symmetry import DihedralGroup, decompose, invariant_tensors, projected_basis
 
 
 def product_index(group, g1, g2):
@@ -96,3 +96,38 @@ def test_identify_lattice_rejects_other_lattices():
     honeycomb_star = np.array([[1, 0], [-0.5, np.sqrt(3) / 2], [-0.5, -np.sqrt(3) / 2]])
     with pytest.raises(ValueError, match="neither a square"):
         identify_lattice(honeycomb_star)
+
+
+def test_projected_basis_depends_on_the_subspace_only():
+    """The same projector built from two orthonormal bases of its range (equal up
+    to rounding) gives the same basis: the seeds e_k projected in order and
+    orthonormalised, each vector positive along its seed and zero on the seeds
+    before it that were skipped. An eigensolver would return any rotation."""
+    rng = np.random.default_rng(3)
+    q, _ = np.linalg.qr(rng.normal(size=(9, 3)))
+    q[:2] = 0.0  # e_0, e_1 project to zero and are skipped
+    q, _ = np.linalg.qr(q)
+    rot, _ = np.linalg.qr(rng.normal(size=(3, 3)))
+    first = projected_basis(q @ q.T)
+    second = projected_basis((q @ rot) @ (q @ rot).T)
+    assert len(first) == 3
+    assert np.allclose(first, second, rtol=0, atol=1e-12)
+    b = np.array(first)
+    assert np.allclose(b @ b.T, np.eye(3), atol=1e-12)
+    assert np.allclose(q @ (q.T @ b.T), b.T, atol=1e-12)  # in the range
+    assert np.allclose(b[:, :2], 0.0, atol=1e-12)
+    # vector j: positive on its seed (2 + j), zero on the earlier seeds
+    for j in range(3):
+        assert b[j, 2 + j] > 0.1
+        assert np.allclose(b[j, 2:2 + j], 0.0, atol=1e-12)
+
+
+@pytest.mark.parametrize("n", [4, 6])
+def test_invariant_tensors_are_positive_at_their_first_nonzero_entry(n):
+    group = DihedralGroup(n)
+    for i1, i2, i3 in itertools.product(range(len(group.irreps)), repeat=3):
+        for t in invariant_tensors(group, i1, i2, i3):
+            flat = t.reshape(-1)
+            first = np.flatnonzero(np.abs(flat) > 1e-9)[0]
+            assert flat[first] > 0
+            assert np.isclose(np.linalg.norm(flat), 1.0)
