@@ -11,6 +11,7 @@ bitwise the same and that energies and fields of a random configuration are
 bitwise the same.
 
     /usr/bin/python3 potentials/common/portable_metadata.py potentials/*/model.pt
+    /usr/bin/python3 potentials/common/portable_metadata.py --written-in NAME/fit NAME/model.pt
 """
 
 import argparse
@@ -50,14 +51,21 @@ def trained_folder(meta, model_dir):
     return None
 
 
-def portable(meta, model_dir):
-    old = trained_folder(meta, model_dir)
-    if old is None:
-        return meta
+def portable(meta, model_dir, written_in=None):
+    """Metadata naming files relative to ``model_dir``: from the absolute names of
+    the released files, or from names relative to ``written_in``, the folder the
+    file was written to (e.g. fit/ before regenerate.sh copied it up)."""
+    if written_in is None:
+        old = trained_folder(meta, model_dir)
+        if old is None:
+            return meta
+        base, target, note = old, old, NOTE  # the model's folder on the training machine
+    else:
+        base, target, note = written_in, model_dir, f"file names relative to the model's folder (written in {portable_name(written_in, model_dir)})"
     meta = dict(meta)
-    meta["dataset"] = dict(relocate_provenance(meta["dataset"], old, old), note=NOTE)
+    meta["dataset"] = dict(relocate_provenance(meta["dataset"], base, target), note=note)
     if "committee" in meta:
-        members = [dict(m, checkpoint=portable_name(m["checkpoint"], old)) for m in meta["committee"]["members"]]
+        members = [dict(m, checkpoint=portable_name(os.path.join(base, m["checkpoint"]), target)) for m in meta["committee"]["members"]]
         meta["committee"] = dict(meta["committee"], members=members)
     return meta
 
@@ -98,11 +106,11 @@ def write_archive(src_path, dst_path, meta):
             dst.writestr(entry, data)
 
 
-def rewrite(path):
+def rewrite(path, written_in=None):
     module, meta = load_model(path)
-    new_meta = portable(meta, os.path.dirname(path))
+    new_meta = portable(meta, os.path.dirname(path) or ".", written_in)
     if new_meta == meta:
-        print(f"{path}: no absolute paths, unchanged")
+        print(f"{path}: unchanged")
         return
     tmp = path + ".tmp"
     write_archive(path, tmp, new_meta)
@@ -126,8 +134,11 @@ def rewrite(path):
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("models", nargs="+")
-    for path in p.parse_args().models:
-        rewrite(path)
+    p.add_argument("--written-in", help="the folder the model files were written to, if they were moved since "
+                   "(default: rewrite absolute names of released files)")
+    args = p.parse_args()
+    for path in args.models:
+        rewrite(path, args.written_in)
 
 
 if __name__ == "__main__":
