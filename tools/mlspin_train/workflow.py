@@ -71,8 +71,8 @@ def held_out_block(n: int, fraction: float, seed: int) -> range:
 def validation_split(sets: List[Dataset], fraction: float, seed: int):
     """(training sets, validation sets, description) of the default split: whole
     data sets (trajectories) are held out, so no validation snapshot has a
-    correlated neighbour in the training data; a single data set is cut into
-    contiguous blocks instead."""
+    correlated neighbour in the training data; of a single data set, one
+    contiguous block of snapshots is held out instead."""
     if not 0 < fraction < 1:
         raise ValueError(f"--val-fraction must be between 0 and 1, got {fraction:g}")
     if len(sets) == 1:
