@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   g++ cmake ninja-build make xz-utils ca-certificates
   libeigen3-dev libgtest-dev libopenmpi-dev openmpi-bin libtorch-dev libopenblas0-pthread
-  python3-torch python3-numpy python3-matplotlib python3-tqdm python3-pytest
+  python3-torch python3-numpy python3-matplotlib python3-tqdm python3-pytest python3-threadpoolctl
 )
 
 missing=()

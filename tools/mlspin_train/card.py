@@ -16,7 +16,7 @@ from .dataset import planar_box
 from .export import load_model
 from .graph import Batch, build_graph
 from .physics import hbar_for, predict
-from .toy_sd import make_lattice
+from .lattice import make_lattice
 
 
 def cost_per_spin(module, meta: Dict, size: int, repeats: int = 3) -> Dict:

@@ -25,7 +25,7 @@ from .export import load_model, metadata_problems
 from .graph import Batch, build_graph, with_ghosts
 from .lammps import run_pair_style, style_available
 from .physics import hbar_for, predict
-from .toy_sd import make_lattice
+from .lattice import make_lattice
 
 OK, FAIL, SKIP, WARN = "ok", "FAIL", "skipped", "warning"
 

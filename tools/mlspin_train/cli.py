@@ -15,7 +15,7 @@ import torch
 
 from . import __version__
 from .runtime import set_threads
-from .dataset import DataError, Dataset, planar_box, read_dataset
+from .dataset import DataError, Dataset, planar_box, portable_name, read_dataset, relocate_provenance
 
 EPILOG = """typical use:
   mlspin-train data-info runs/quench                      # what is in a data set
@@ -279,7 +279,8 @@ def cmd_evaluate(args) -> int:
     print(f"{sum(len(ds.frames) for ds in sets)} snapshots: " + headline(result))
     if args.out:
         os.makedirs(args.out, exist_ok=True)
-        _write_json(os.path.join(args.out, "metrics.json"), {"model": os.path.abspath(args.model), "data": [ds.summary() for ds in sets], "metrics": result})
+        data = [ds.summary(args.out) for ds in sets]
+        _write_json(os.path.join(args.out, "metrics.json"), {"model": portable_name(args.model, args.out), "data": data, "metrics": result})
         parity_figure(pred, result, os.path.join(args.out, "parity.png"), title=os.path.basename(args.model))
         print(f"wrote {args.out}/metrics.json and {args.out}/parity.png")
     return 0
@@ -309,11 +310,12 @@ def cmd_export(args) -> int:
     if not args.last:
         model.load_state_dict(ckpt["best_state"])
     extra = ckpt.get("extra", {})
+    dataset = relocate_provenance(extra.get("dataset", {}), os.path.dirname(args.checkpoint), os.path.dirname(args.output) or ".")
     meta = make_metadata(
         model,
         units=extra.get("units", "lj"),
         reference=extra.get("reference", {}),
-        dataset=extra.get("dataset", {}),
+        dataset=dataset,
         metrics=extra.get("metrics", {}),
         description=args.description or extra.get("description", ""),
     )
@@ -337,7 +339,8 @@ def cmd_committee(args) -> int:
     units = extra.get("units", "lj")
     description = args.description or extra.get("description") or describe_model(model, extra.get("reference", {}), len(members))
     result: Dict[str, Dict] = {}
-    meta = make_metadata(model, units, extra.get("reference", {}), extra.get("dataset", {}), result, description)
+    dataset = relocate_provenance(extra.get("dataset", {}), os.path.dirname(args.checkpoints[0]), args.out)
+    meta = make_metadata(model, units, extra.get("reference", {}), dataset, result, description)
     os.makedirs(args.out, exist_ok=True)
     for name, names in (("validation", args.valid), ("test", args.test)):
         if not names:
@@ -346,7 +349,8 @@ def cmd_committee(args) -> int:
         pred, result[name] = _evaluate_sets(model, meta, sets)  # meta: units, species, cutoff, dtype
         print(f"{name} ({sum(len(ds.frames) for ds in sets)} snapshots): {headline(result[name])}")
         parity_figure(pred, result[name], os.path.join(args.out, f"parity_{name}.png"), title=f"committee, {name} snapshots")
-    meta["committee"] = committee_metadata(args.checkpoints, [e.get("metrics", {}) for e in extras])
+    names = [portable_name(p, args.out) for p in args.checkpoints]  # no absolute paths in the metadata
+    meta["committee"] = committee_metadata(names, [e.get("metrics", {}) for e in extras])
     _write_json(os.path.join(args.out, "metrics.json"), result)
     save_model(model, os.path.join(args.out, "model.pt"), meta, "float64")
     print(f"wrote {args.out}/model.pt (mean of {len(members)} networks, {sum(p.numel() for p in model.parameters())} parameters)")
@@ -457,9 +461,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("data", nargs="+", help="training data sets (NAME for NAME.dump + NAME.energy)")
     t.add_argument("--out", required=True, help="output folder")
     d = t.add_argument_group("data")
-    d.add_argument("--valid", nargs="+", help="validation data sets (default: a random --val-fraction of the snapshots)")
+    d.add_argument("--valid", nargs="+", help="validation data sets (default: whole training data sets held out, see --val-fraction)")
     d.add_argument("--test", nargs="+", help="held-out data sets, evaluated once at the end")
-    d.add_argument("--val-fraction", type=float, default=0.1, help="fraction of training snapshots held out for validation")
+    d.add_argument("--val-fraction", type=float, default=0.1, help="without --valid: whole training data sets (trajectories) in a seeded random order are held out for validation, the first always, more while they hold at most this fraction of the snapshots; a single data set: one contiguous block of this fraction of its snapshots")
     d.add_argument("--species", nargs="+", help="species names of LAMMPS types 1, 2, ... (pair_coeff * * model.pt NAMES)")
     d.add_argument("--units", help="LAMMPS unit style, if the .energy files do not say")
     d.add_argument("--column", nargs="+", metavar="NAME=COL", help="dump column names differing from the documented ones, e.g. spx=c_s[1]")

@@ -121,17 +121,64 @@ class Dataset:
     def __len__(self) -> int:
         return len(self.frames)
 
-    def summary(self) -> Dict:
+    def summary(self, folder: str = ".", portable: bool = True) -> Dict:
+        """Provenance: name, files and their sha256, snapshots, units, reference.
+        Files are named relative to ``folder`` (the model's folder): by
+        ``portable_name`` if ``portable``, else by the full relative path (for
+        checkpoints, which ``relocate_provenance`` later renames). Never absolute."""
         atoms = sorted({f.n_atoms for f in self.frames})
+        name = portable_name if portable else _relative_name
+        files = [name(f, folder) for f in self.files]
         return {
             "name": self.name,
-            "files": [os.path.abspath(f) for f in self.files],
-            "sha256": {os.path.basename(f): file_sha256(f) for f in self.files},
+            "files": files,
+            "sha256": {n: file_sha256(f) for n, f in zip(files, self.files)},
             "snapshots": len(self.frames),
             "atoms_per_snapshot": atoms,
             "units": self.units,
             "reference": self.reference,
         }
+
+
+def portable_name(path: str, folder: str) -> str:
+    """How a model file in ``folder`` names a data file: relative to the folder
+    when the file lies in it or beside it (at most one '..': ../data/x.dump),
+    else by its base name; so metadata never shows directories above the
+    project, such as the home directory of the machine that trained it."""
+    rel = _relative_name(path, folder)
+    ups = rel.split("/").count("..")
+    return rel if ups <= 1 else os.path.basename(path)
+
+
+def _relative_name(path: str, folder: str) -> str:
+    return os.path.relpath(os.path.abspath(path), os.path.abspath(folder)).replace(os.sep, "/")
+
+
+def relocate_provenance(dataset: Dict, from_folder: str, to_folder: str) -> Dict:
+    """The data set provenance of a checkpoint in ``from_folder`` (file names
+    relative to it; absolute in checkpoints of earlier versions) for a model
+    file written to ``to_folder``: names by ``portable_name``, sha256 kept."""
+    out = dict(dataset)
+    for role in ("train", "validation", "test"):
+        if role in dataset:
+            out[role] = [_relocate_entry(e, from_folder, to_folder) for e in dataset[role]]
+    return out
+
+
+def _relocate_entry(entry: Dict, from_folder: str, to_folder: str) -> Dict:
+    entry = dict(entry)
+    hashes = entry.get("sha256", {})
+    files, new_hashes = [], {}
+    for old in entry.get("files", []):
+        new = portable_name(os.path.join(from_folder, old), to_folder)
+        files.append(new)
+        digest = hashes.get(old, hashes.get(os.path.basename(old)))  # earlier versions: keyed by base name
+        if digest is not None:
+            new_hashes[new] = digest
+    entry["files"] = files
+    if "sha256" in entry:
+        entry["sha256"] = new_hashes
+    return entry
 
 
 def file_sha256(path: str) -> str:

@@ -3,7 +3,8 @@
 A lattice is given by its kind (``square`` or ``triangular``), its lattice
 constant ``a`` and the angle ``phi`` of the primitive vector a1 with the x axis;
 the lattice lies in the xy plane. Sites are addressed by integer coordinates
-(n1, n2): r = n1 a1 + n2 a2.
+(n1, n2): r = n1 a1 + n2 a2. ``make_lattice`` builds periodic patches of them
+(the sites of synthetic snapshots, model cards and tests).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Dict, List, Tuple
 
 import numpy as np
 
+from .dataset import Box
 from .symmetry import DihedralGroup
 
 _KINDS = {"square": (4, np.pi / 2), "triangular": (6, np.pi / 3)}
@@ -151,3 +153,24 @@ def orbits(items: List[Tuple[int, ...]], perms: np.ndarray, signed: bool, dets: 
                 rep[g, position[tuple(sorted(perms[g, list(m)]))], k] = sign
         result.append((members, rep))
     return result
+
+
+def make_lattice(kind: str, nx: int, ny: int, a: float = 1.0) -> Tuple[np.ndarray, Box]:
+    """Sites of a periodic nx x ny patch in the xy plane (z = 0; the box is
+    periodic along z as in LAMMPS' dimension 2, the data are read as 2D).
+
+    square: orthogonal box; triangular: primitive (triclinic) cell with a1 = (a, 0),
+    a2 = (a/2, a sqrt(3)/2), so the whole D6 point group maps it onto itself."""
+    i, j = np.meshgrid(np.arange(nx), np.arange(ny), indexing="ij")
+    coords = np.stack([i.ravel(), j.ravel()], axis=1).astype(float)
+    if kind == "square":
+        a1, a2 = np.array([a, 0.0]), np.array([0.0, a])
+    elif kind == "triangular":
+        a1, a2 = np.array([a, 0.0]), np.array([0.5 * a, 0.5 * np.sqrt(3) * a])
+    else:
+        raise ValueError(f"unknown lattice '{kind}'")
+    xy = coords[:, :1] * a1 + coords[:, 1:] * a2
+    positions = np.concatenate([xy, np.zeros((len(xy), 1))], axis=1)
+    cell = np.array([[nx * a1[0], nx * a1[1], 0.0], [ny * a2[0], ny * a2[1], 0.0], [0.0, 0.0, a]])
+    box = Box(np.array([0.0, 0.0, -0.5 * a]), cell, np.array([True, True, True]))
+    return positions, box

@@ -23,30 +23,10 @@ import numpy as np
 
 from .dataset import Box, Frame, planar_box, write_dataset
 from .graph import build_graph
+from .lattice import make_lattice  # noqa: F401 (also importable from here, as before)
 
 LJ_HBAR = 1.0 / (2.0 * np.pi)  # hbar in units lj (src/core/units.h)
 PAULI = np.array([[[0, 1], [1, 0]], [[0, -1j], [1j, 0]], [[1, 0], [0, -1]]], dtype=complex)
-
-
-def make_lattice(kind: str, nx: int, ny: int, a: float = 1.0) -> Tuple[np.ndarray, Box]:
-    """Sites of a periodic nx x ny patch in the xy plane (z = 0; the box is
-    periodic along z as in LAMMPS' dimension 2, the data are read as 2D).
-
-    square: orthogonal box; triangular: primitive (triclinic) cell with a1 = (a, 0),
-    a2 = (a/2, a sqrt(3)/2), so the whole D6 point group maps it onto itself."""
-    i, j = np.meshgrid(np.arange(nx), np.arange(ny), indexing="ij")
-    coords = np.stack([i.ravel(), j.ravel()], axis=1).astype(float)
-    if kind == "square":
-        a1, a2 = np.array([a, 0.0]), np.array([0.0, a])
-    elif kind == "triangular":
-        a1, a2 = np.array([a, 0.0]), np.array([0.5 * a, 0.5 * np.sqrt(3) * a])
-    else:
-        raise ValueError(f"unknown lattice '{kind}'")
-    xy = coords[:, :1] * a1 + coords[:, 1:] * a2
-    positions = np.concatenate([xy, np.zeros((len(xy), 1))], axis=1)
-    cell = np.array([[nx * a1[0], nx * a1[1], 0.0], [ny * a2[0], ny * a2[1], 0.0], [0.0, 0.0, a]])
-    box = Box(np.array([0.0, 0.0, -0.5 * a]), cell, np.array([True, True, True]))
-    return positions, box
 
 
 @dataclass

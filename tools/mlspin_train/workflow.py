@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Dict, List, Optional
 
 import numpy as np
@@ -40,13 +40,55 @@ def describe_model(model: MLSpinModel, reference, members: int = 1) -> str:
     return what + (f" of {ref}" if ref else "")
 
 
-def split_indices(n: int, fraction: float, seed: int):
-    """(train, validation) indices of a random split; at least one of each."""
+def held_out_sets(sizes: List[int], fraction: float, seed: int) -> List[int]:
+    """Indices of the training data sets held out for validation: whole sets in a
+    seeded random order, the first always, each further one while the held-out
+    snapshots stay within ``fraction`` of all; never every set."""
+    if len(sizes) < 2:
+        raise ValueError("need at least 2 data sets to hold out whole ones")
+    budget = fraction * sum(sizes)
+    chosen, held = [], 0
+    for k in np.random.default_rng(seed).permutation(len(sizes)).tolist():
+        if len(chosen) == len(sizes) - 1:
+            break
+        if not chosen or held + sizes[k] <= budget:
+            chosen.append(k)
+            held += sizes[k]
+    return sorted(chosen)
+
+
+def held_out_block(n: int, fraction: float, seed: int) -> range:
+    """Snapshot indices of one contiguous block of about ``fraction`` of a single
+    data set (at a seeded position): correlated neighbours in time meet the
+    training snapshots only at the block's two ends."""
     if n < 2:
         raise ValueError(f"need at least 2 snapshots to split off a validation set, have {n}")
-    n_val = min(n - 1, max(1, int(round(fraction * n))))
-    order = np.random.default_rng(seed).permutation(n)
-    return sorted(order[n_val:].tolist()), sorted(order[:n_val].tolist())
+    size = min(n - 1, max(1, int(round(fraction * n))))
+    start = int(np.random.default_rng(seed).integers(0, n - size + 1))
+    return range(start, start + size)
+
+
+def validation_split(sets: List[Dataset], fraction: float, seed: int):
+    """(training sets, validation sets, description) of the default split: whole
+    data sets (trajectories) are held out, so no validation snapshot has a
+    correlated neighbour in the training data; of a single data set, one
+    contiguous block of snapshots is held out instead."""
+    if not 0 < fraction < 1:
+        raise ValueError(f"--val-fraction must be between 0 and 1, got {fraction:g}")
+    if len(sets) == 1:
+        ds = sets[0]
+        block = held_out_block(len(ds.frames), fraction, seed)
+        inside = set(block)
+        train = replace(ds, frames=[f for k, f in enumerate(ds.frames) if k not in inside])
+        valid = replace(ds, frames=[ds.frames[k] for k in block])
+        how = (f"snapshots {block.start}-{block.stop - 1} of the only data set, {ds.name} "
+               f"(one contiguous block, seed {seed}; pass --valid or several data sets to hold out whole trajectories)")
+        return [train], [valid], how
+    chosen = held_out_sets([len(ds.frames) for ds in sets], fraction, seed)
+    train = [ds for k, ds in enumerate(sets) if k not in chosen]
+    valid = [sets[k] for k in chosen]
+    how = f"whole data sets held out of the training sets: {', '.join(ds.name for ds in valid)} (seed {seed})"
+    return train, valid, how
 
 
 @dataclass
@@ -74,6 +116,12 @@ class TrainJob:
     def hbar(self) -> float:
         return hbar_for(self.units)
 
+    def __post_init__(self):
+        self.split = {"validation": "separate data sets (--valid)"}
+        if not self.valid_sets:
+            self.train_sets, self.valid_sets, how = validation_split(self.train_sets, self.val_fraction, self.settings.seed)
+            self.split = {"validation": how}
+
     def _items(self, config: Dict):
         cutoff = MLSpinModel(config).cutoff if self.model is None else self.model.cutoff
         cache = GraphCache(cutoff)
@@ -82,14 +130,8 @@ class TrainJob:
         for item, w in zip(train, weights):
             if w != 1.0:
                 item["weight"] = w
-        if self.valid_sets:
-            val = prepare([f for ds in self.valid_sets for f in ds.frames], self.type_map, cutoff, cache=cache)
-            self.split = {"validation": "separate data sets", "train_snapshots": len(train), "validation_snapshots": len(val)}
-        else:
-            tr_idx, va_idx = split_indices(len(train), self.val_fraction, self.settings.seed)
-            val = [train[k] for k in va_idx]
-            train = [train[k] for k in tr_idx]
-            self.split = {"validation": f"random {self.val_fraction:g} of the snapshots (seed {self.settings.seed})", "train_snapshots": len(train), "validation_snapshots": len(val), "validation_indices": va_idx}
+        val = prepare([f for ds in self.valid_sets for f in ds.frames], self.type_map, cutoff, cache=cache)
+        self.split.update(train_snapshots=len(train), validation_snapshots=len(val))
         test = prepare([f for ds in self.test_sets for f in ds.frames], self.type_map, cutoff, cache=cache)
         return train, val, test
 
@@ -98,17 +140,20 @@ class TrainJob:
             "units": self.units,
             "reference": self.reference,
             "description": self.description,
-            "dataset": self.dataset_summary(),
+            "dataset": self.dataset_summary(portable=False),  # checkpoint: exact relative names
         }
 
     def default_description(self) -> str:
         return describe_model(self.model, self.reference)
 
-    def dataset_summary(self) -> Dict:
+    def dataset_summary(self, portable: bool = True) -> Dict:
+        """Provenance of the data; file names relative to the output folder (see
+        Dataset.summary), never absolute."""
+        out = self.out_dir
         return {
-            "train": [dict(ds.summary(), loss_weight=self.set_weights.get(ds.name, 1.0)) for ds in self.train_sets],
-            "validation": [ds.summary() for ds in self.valid_sets],
-            "test": [ds.summary() for ds in self.test_sets],
+            "train": [dict(ds.summary(out, portable), loss_weight=self.set_weights.get(ds.name, 1.0)) for ds in self.train_sets],
+            "validation": [ds.summary(out, portable) for ds in self.valid_sets],
+            "test": [ds.summary(out, portable) for ds in self.test_sets],
             "split": self.split,
             "species_of_lammps_types": {str(t): self.species[s] for t, s in self.type_map.items() if s < len(self.species)},
         }
@@ -144,6 +189,7 @@ class TrainJob:
         }
         self._write_outputs(results, metrics, history)
         lines = [f"{name}: {headline(m)}" for name, m in metrics.items() if name != "training"]
+        lines.append(f"validation data: {self.split['validation']}")
         return "\n".join(lines + [f"model: {os.path.join(self.out_dir, 'model.pt')}"])
 
     def _write_outputs(self, results: Dict, metrics: Dict, history: List[Dict]) -> None:

@@ -2,6 +2,7 @@
 
 import os
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -12,8 +13,27 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from mlspin_train.continuous_descriptor import ContinuousDescriptorConfig  # noqa: E402
 from mlspin_train.lattice_descriptor import LatticeDescriptorConfig  # noqa: E402
 from mlspin_train.model import MLSpinModel  # noqa: E402
+from mlspin_train.runtime import blas_state, restore_blas_state  # noqa: E402
 
 torch.set_num_threads(1)
+
+
+@pytest.fixture(autouse=True)
+def restore_thread_settings():
+    """Every test starts with the thread counts the previous one started with:
+    commands set torch's and the BLAS's threads (--threads), and descriptor tables
+    built later can depend on the BLAS count."""
+    torch_n, interop_n, blas = torch.get_num_threads(), torch.get_num_interop_threads(), blas_state()
+    yield
+    if torch.get_num_threads() != torch_n:
+        torch.set_num_threads(torch_n)
+    if torch.get_num_interop_threads() != interop_n:
+        try:
+            torch.set_num_interop_threads(interop_n)
+        except RuntimeError as e:  # settable only before the first inter-op parallel work
+            warnings.warn(f"could not restore torch's inter-op threads to {interop_n}: {e}")
+    if blas_state() != blas:
+        restore_blas_state(blas)
 
 
 def lattice_model(lattice="square", radius=2.0, seed=0, **kw):

@@ -13,7 +13,7 @@ from mlspin_train.dataset import planar_box
 from mlspin_train.export import load_model
 from mlspin_train.physics import predict
 from mlspin_train.runtime import blas_threads, set_threads
-from mlspin_train.toy_sd import make_lattice
+from mlspin_train.lattice import make_lattice
 from test_continuous_descriptor import system
 from test_model_fields import make_batch
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from mlspin_train.dataset import DataError, Frame, parse_hamiltonian, read_dataset, read_dump, write_dataset
-from mlspin_train.toy_sd import make_lattice
+from mlspin_train.lattice import make_lattice
 
 
 def make_frames(kind="square", n=2, seed=0):

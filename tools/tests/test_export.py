@@ -12,7 +12,7 @@ from mlspin_train.dataset import planar_box
 from mlspin_train.export import META_FILE, load_model, make_metadata, save_model, validate_metadata
 from mlspin_train.graph import Batch, build_graph
 from mlspin_train.physics import predict
-from mlspin_train.toy_sd import make_lattice
+from mlspin_train.lattice import make_lattice
 from test_continuous_descriptor import system
 
 REFERENCE = {"style": "sd/tb", "parameters": {"hop": 1.0, "J": 6.0}, "text": "sd/tb hop 1.0 J 6.0 filling 0.485"}

@@ -5,7 +5,7 @@ import pytest
 
 from mlspin_train.dataset import Box, planar_box
 from mlspin_train.graph import build_graph, with_ghosts
-from mlspin_train.toy_sd import make_lattice
+from mlspin_train.lattice import make_lattice
 
 
 @pytest.mark.parametrize("kind,cutoff,count", [("square", 2.1, 12), ("triangular", 1.1, 6), ("triangular", 2.1, 18)])

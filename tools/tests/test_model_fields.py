@@ -9,7 +9,7 @@ from conftest import continuous_model, lattice_model, random_unit
 from mlspin_train.dataset import Box, planar_box
 from mlspin_train.graph import Batch, build_graph
 from mlspin_train.physics import hbar_for, predict
-from mlspin_train.toy_sd import make_lattice
+from mlspin_train.lattice import make_lattice
 from test_continuous_descriptor import system
 
 

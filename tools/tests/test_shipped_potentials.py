@@ -35,3 +35,40 @@ def test_shipped_potential_passes_check(path):
     assert "test" in meta["metrics"]  # held-out metrics, as quoted by the model card
     failed = [str(r) for r in check_model(path, lmp=LMP, ranks=(1, 2)) if r.status == FAIL]
     assert not failed, failed
+
+
+def strings(value):
+    """Every string value in a JSON structure (keys of mappings included)."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield str(k)
+            yield from strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from strings(v)
+    elif isinstance(value, str):
+        yield value
+
+
+def machine_paths(meta):
+    """Strings that name a place on the machine that wrote the metadata."""
+    marks = ("/home/", "/work/", "/root/", "/tmp/", "/Users/", "~/", ":\\")
+    return [s for s in strings(meta) if s.startswith(("/", "~")) or any(m in s for m in marks)]
+
+
+def test_machine_paths_finds_what_it_should():
+    found = machine_paths({"a": ["/x/y.dump", "data/y.dump", {"b": "run in /home/alice/data"}], "/srv/k": 1})
+    assert found == ["/x/y.dump", "run in /home/alice/data", "/srv/k"]
+
+
+@pytest.mark.parametrize("path", MODELS, ids=lambda p: os.path.basename(os.path.dirname(p)))
+def test_shipped_metadata_has_no_absolute_paths(path):
+    _, meta = load_model(path)
+    assert machine_paths(meta) == []
+    folder = os.path.dirname(path)
+    for role in ("train", "validation", "test"):
+        for entry in meta["dataset"][role]:
+            assert entry["files"] == [f"data/{entry['name']}.dump", f"data/{entry['name']}.energy"]
+            assert sorted(entry["sha256"]) == sorted(entry["files"])  # as recorded at training
+    for member in meta.get("committee", {}).get("members", []):
+        assert os.path.dirname(os.path.join(folder, member["checkpoint"])).startswith(folder)

@@ -4,7 +4,8 @@ fields against finite differences of the free energy."""
 import numpy as np
 import pytest
 
-from mlspin_train.toy_sd import SDModel, SDSystem, make_lattice, random_spins
+from mlspin_train.lattice import make_lattice
+from mlspin_train.toy_sd import SDModel, SDSystem, random_spins
 
 
 @pytest.mark.parametrize("kind,hop", [("square", (1.0,)), ("triangular", (1.0, 0.3))])

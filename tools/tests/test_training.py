@@ -156,3 +156,98 @@ def test_set_weight_is_recorded_in_the_model(tmp_path, toy_square):
     assert main(["train", toy_square, "--out", out, "--epochs", "1", "--val-fraction", "0.2", "--set-weight", "squ*=3"] + FAST) == 0
     module, meta = load_model(os.path.join(out, "model.pt"))
     assert [ds["loss_weight"] for ds in meta["dataset"]["train"]] == [3.0]
+
+
+# ----------------------------------------------------------------------------
+# default validation split: whole data sets, not snapshots
+
+
+def _sets(sizes):
+    from mlspin_train.dataset import Dataset
+
+    return [Dataset(f"set{k}", [(f"set{k}", i) for i in range(n)]) for k, n in enumerate(sizes)]
+
+
+def test_default_validation_holds_out_whole_data_sets():
+    """No validation snapshot comes from a data set that also trains; at least one
+    set is held out, never all, and beyond the first no more than the fraction."""
+    from mlspin_train.workflow import validation_split
+
+    sizes = [30, 12, 50, 8, 20, 40, 25, 15, 33, 17]
+    choices = set()
+    for seed in range(20):
+        train, valid, how = validation_split(_sets(sizes), 0.1, seed)
+        train_names, valid_names = {ds.name for ds in train}, {ds.name for ds in valid}
+        assert not train_names & valid_names and len(train_names | valid_names) == len(sizes)
+        assert not {f for ds in valid for f in ds.frames} & {f for ds in train for f in ds.frames}
+        held = sum(len(ds.frames) for ds in valid)
+        assert 1 <= len(valid) < len(sizes)
+        assert len(valid) == 1 or held <= 0.1 * sum(sizes)
+        assert all(name in how for name in valid_names) and "whole data sets" in how
+        again = validation_split(_sets(sizes), 0.1, seed)[1]
+        assert [ds.name for ds in again] == [ds.name for ds in valid]  # deterministic for a seed
+        choices.add(tuple(sorted(valid_names)))
+    assert len(choices) > 3  # the seed chooses
+    # two sets: one trains, one validates
+    train, valid, _ = validation_split(_sets([5, 7]), 0.1, 0)
+    assert len(train) == len(valid) == 1
+
+
+def test_a_single_data_set_is_split_into_contiguous_blocks():
+    from mlspin_train.workflow import validation_split
+
+    starts = set()
+    for seed in range(10):
+        (train,), (valid,), how = validation_split(_sets([64]), 0.2, seed)
+        index = [i for _, i in valid.frames]
+        assert len(index) == 13 and index == list(range(index[0], index[0] + 13))
+        assert sorted(train.frames + valid.frames) == _sets([64])[0].frames
+        assert f"snapshots {index[0]}-{index[-1]}" in how
+        assert [i for _, i in validation_split(_sets([64]), 0.2, seed)[1][0].frames] == index
+        starts.add(index[0])
+    assert len(starts) > 3
+    for bad in (0.0, 1.0, -0.1):
+        with pytest.raises(ValueError, match="val-fraction"):
+            validation_split(_sets([64]), bad, 0)
+
+
+def test_trained_model_names_its_data_relative_to_its_folder_with_sha256(tmp_path, toy_square, monkeypatch):
+    """Metadata name data files relative to the model's folder (../data/run0.dump:
+    beside it; square.dump, two folders up: by base name), each with the sha256 of
+    the file; the validation set is a whole training set; export renames them for
+    its own folder (square.dump is beside copy.pt's folder: ../toy0/square.dump)."""
+    import hashlib
+
+    from mlspin_train import toy_sd
+
+    monkeypatch.chdir(tmp_path)
+    os.mkdir("data")
+    for k in range(3):
+        toy_sd.generate(f"data/run{k}", "square", 4, toy_sd.SDModel(J=6.0, filling=0.485, kT=0.02), n_random=4, seed=10 + k)
+    assert main(["train", "data/run0", "data/run1", "--test", "data/run2", toy_square, "--out", "fit", "--epochs", "1"] + FAST) == 0
+    module, meta = load_model("fit/model.pt")
+    text = json.dumps(meta)
+    assert str(tmp_path) not in text and os.path.dirname(toy_square) not in text
+
+    def sha256(path):
+        with open(path, "rb") as fh:
+            return hashlib.sha256(fh.read()).hexdigest()
+
+    ds = meta["dataset"]
+    (train,), (valid,) = ds["train"], ds["validation"]
+    assert {train["name"], valid["name"]} == {"run0", "run1"}
+    assert "whole data sets" in ds["split"]["validation"] and valid["name"] in ds["split"]["validation"]
+    for entry, where in ((train, "data"), (valid, "data"), (ds["test"][0], "data"), (ds["test"][1], None)):
+        stem = entry["name"]
+        expected = [f"../data/{stem}.dump", f"../data/{stem}.energy"] if where else [f"{stem}.dump", f"{stem}.energy"]
+        assert entry["files"] == expected
+        real = [os.path.join("fit", f) for f in expected] if where else [toy_square + ".dump", toy_square + ".energy"]
+        assert entry["sha256"] == {name: sha256(path) for name, path in zip(expected, real)}
+    # the checkpoint keeps exact relative names; export names them from its own folder
+    assert main(["export", "fit/checkpoint_best.pt", "copy.pt"]) == 0
+    copied = load_model("copy.pt")[1]["dataset"]
+    assert copied["train"][0]["files"] == [f"data/{train['name']}.dump", f"data/{train['name']}.energy"]
+    assert copied["train"][0]["sha256"] == {f"data/{train['name']}.dump": train["sha256"][f"../data/{train['name']}.dump"],
+                                            f"data/{train['name']}.energy": train["sha256"][f"../data/{train['name']}.energy"]}
+    beside = [os.path.relpath(toy_square + ext, tmp_path) for ext in (".dump", ".energy")]  # ../<folder>/square.*
+    assert beside[0].startswith("../") and copied["test"][1]["files"] == beside
