@@ -21,10 +21,9 @@ def set_threads(n: int) -> None:
 
 
 def blas_threads() -> Optional[int]:
-    """The thread count of the loaded BLAS (None without one). The descriptor tables
-    depend on it: the bases of degenerate irreps come from LAPACK's eigensolver,
-    whose output within a degenerate subspace changes with the thread count (the
-    saved tables of a model file do not)."""
+    """The thread count of the loaded BLAS (None without one). Descriptor tables of
+    version 1 depended on it (LAPACK's basis of degenerate irreps); version 2 tables
+    are built without eigensolvers and do not."""
     counts = [lib["num_threads"] for lib in blas_state()]
     return counts[0] if counts else None
 

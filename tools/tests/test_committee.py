@@ -12,7 +12,6 @@ from mlspin_train.committee import SHARED_BUFFERS, merge
 from mlspin_train.dataset import planar_box
 from mlspin_train.export import load_model
 from mlspin_train.physics import predict
-from mlspin_train.runtime import blas_threads, set_threads
 from mlspin_train.lattice import make_lattice
 from test_continuous_descriptor import system
 from test_model_fields import make_batch
@@ -108,18 +107,8 @@ def _wider(model):
     return type(model)(cfg)
 
 
-@pytest.fixture
-def thread_state():
-    """The command sets torch's and OpenBLAS's threads for the whole process; restore
-    both so that later tests run as they would alone."""
-    torch_n, blas_n = torch.get_num_threads(), blas_threads()
-    yield
-    if blas_n is not None:
-        set_threads(blas_n)
-    torch.set_num_threads(torch_n)
-
-
-def test_committee_command_writes_a_model_file_of_the_mean(tmp_path, toy_square, capsys, thread_state):
+def test_committee_command_writes_a_model_file_of_the_mean(tmp_path, toy_square, capsys):
+    # the command sets torch's and OpenBLAS's threads; conftest's autouse fixture restores them
     models = members("square", k=2)
     paths = []
     for k, m in enumerate(models):

@@ -22,7 +22,7 @@ from mlspin_train.export import load_model, make_metadata
 from mlspin_train.lattice_tables import TABLES_VERSION
 from mlspin_train.model import MLSpinModel
 from mlspin_train.physics import predict
-from mlspin_train.toy_sd import make_lattice
+from mlspin_train.lattice import make_lattice
 from test_model_fields import make_batch
 
 HERE = os.path.dirname(os.path.abspath(__file__))

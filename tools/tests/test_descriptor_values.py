@@ -20,7 +20,7 @@ from mlspin_train.continuous_descriptor import ContinuousDescriptor, ContinuousD
 from mlspin_train.dataset import Box, planar_box
 from mlspin_train.graph import build_graph
 from mlspin_train.lattice_descriptor import LatticeDescriptor, LatticeDescriptorConfig
-from mlspin_train.toy_sd import make_lattice
+from mlspin_train.lattice import make_lattice
 
 REFERENCE = {
     "square_r3": {

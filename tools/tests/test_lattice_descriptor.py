@@ -8,7 +8,7 @@ from conftest import lattice_model, random_rotation, random_unit
 from mlspin_train.dataset import planar_box
 from mlspin_train.graph import build_graph, with_ghosts
 from mlspin_train.lattice_descriptor import LatticeDescriptor, LatticeDescriptorConfig
-from mlspin_train.toy_sd import make_lattice
+from mlspin_train.lattice import make_lattice
 
 LATTICES = ["square", "triangular"]
 
