@@ -37,10 +37,25 @@ using mlspin::Vec3;
 
 namespace {
 
-// fixes that add to fm in post_force; they are re-run at every integrator stage
-bool writes_spin_fields(const std::string &style)
+// fm values that no field source writes by accident, set before each probe call
+double sentinel_field(int i, int k)
 {
-  return style == "precession/spin" || style == "setforce/spin";
+  return 0.123456789 + 0.0731 * k + 1e-3 * (i % 97);
+}
+
+// a generic unit direction per atom for the probe (golden-angle spiral over the IDs),
+// so that no field source contributes exactly zero by symmetry (e.g. an anisotropy
+// field 2K (s.n) n with all spins perpendicular to n)
+void probe_direction(tagint tag, double *s)
+{
+  const double golden = 0.6180339887498949;
+  double frac = tag * golden;
+  frac -= std::floor(frac);
+  const double z = 1.0 - 2.0 * (0.05 + 0.9 * frac), r = std::sqrt(1.0 - z * z);
+  const double phi = 2.399963229728653 * tag;
+  s[0] = r * std::cos(phi);
+  s[1] = r * std::sin(phi);
+  s[2] = z;
 }
 
 }    // namespace
@@ -53,13 +68,11 @@ struct FixLLG::Impl {
   double temperature = 0.0;
   bigint seed = 0;
   bool lattice_moving = false;
-  bool has_zeeman = false, has_anisotropy = false;
+  bool has_zeeman = false;
   double zeeman[3] = {0.0, 0.0, 0.0};    // energy units: E = -h . S
-  double anisotropy_k = 0.0;             // energy units: E = -K (s . n)^2
-  double anisotropy_axis[3] = {0.0, 0.0, 1.0};
 
   double hbar = 1.0, boltz = 1.0;
-  std::vector<Fix *> field_fixes;
+  std::vector<Fix *> field_fixes;    // other fixes that write fm in post_force, in fix order
 
   std::vector<int> members;    // local indices of the group atoms, this step
   std::vector<Vec3> s, w_start, noise;
@@ -132,15 +145,11 @@ void FixLLG::parse_arguments(int narg, char **arg)
       impl->has_zeeman = true;
       iarg += 4;
     } else if (key == "anisotropy") {
-      need(4);
-      impl->anisotropy_k = utils::numeric(FLERR, arg[iarg + 1], false, lmp);
-      double *n = impl->anisotropy_axis;
-      for (int k = 0; k < 3; k++) n[k] = utils::numeric(FLERR, arg[iarg + 2 + k], false, lmp);
-      const double len = sqrt(n[0] * n[0] + n[1] * n[1] + n[2] * n[2]);
-      if (!(len > 0.0)) error->all(FLERR, "Fix llg anisotropy axis must be a nonzero vector");
-      for (int k = 0; k < 3; k++) n[k] /= len;
-      impl->has_anisotropy = true;
-      iarg += 5;
+      error->all(FLERR,
+                 "Fix llg keyword anisotropy was removed: use SPIN's fix precession/spin, which "
+                 "has the same convention E = -K (s.n)^2 in energy units: 'fix ID {} "
+                 "precession/spin anisotropy K nx ny nz'",
+                 group->names[igroup]);
     } else if (key == "lattice") {
       need(1);
       const std::string mode = arg[iarg + 1];
@@ -150,8 +159,8 @@ void FixLLG::parse_arguments(int narg, char **arg)
       iarg += 2;
     } else {
       error->all(FLERR,
-                 "Unknown fix llg keyword {}: use alpha, temp, seed, integrator, form, zeeman, "
-                 "anisotropy or lattice",
+                 "Unknown fix llg keyword {}: use alpha, temp, seed, integrator, form, zeeman "
+                 "or lattice",
                  key);
     }
   }
@@ -196,10 +205,7 @@ void FixLLG::init()
   }
 
   check_no_other_integrator();
-
-  impl->field_fixes.clear();
-  for (auto *fix : modify->get_fix_list())
-    if (writes_spin_fields(fix->style)) impl->field_fixes.push_back(fix);
+  impl->field_fixes.clear();    // found at setup, when the fields can be evaluated
 }
 
 /* another fix that integrates the same atoms would move them twice */
@@ -223,9 +229,85 @@ void FixLLG::check_no_other_integrator()
   }
 }
 
-void FixLLG::setup(int /*vflag*/)
+void FixLLG::setup(int vflag)
 {
   check_spins();
+  find_field_sources(vflag);
+}
+
+/* ----------------------------------------------------------------------
+   The fixes whose post_force writes fm are field sources: every integrator stage
+   re-runs them at the stage's spins. Each other fix with a post_force callback is
+   called on probe spins with fm preset to sentinel values; if fm changes on any rank,
+   it is a source. A second call on the same state must give the same fm, otherwise
+   (random fields) it cannot be re-evaluated and is an error. f, fm and the spins are
+   restored afterwards, and each source is called once more at the real spins so that
+   its own tallies (e.g. its energy) refer to them.
+------------------------------------------------------------------------- */
+
+void FixLLG::find_field_sources(int vflag)
+{
+  impl->field_fixes.clear();
+  const int nlocal = atom->nlocal;
+  const size_t nall3 = 3 * static_cast<size_t>(atom->nlocal + atom->nghost);
+  double **sp = atom->sp, **fm = atom->fm;
+  std::vector<double> f_real(nall3), fm_real(nall3), s_real(3 * static_cast<size_t>(nlocal));
+  std::vector<double> fm_first(3 * static_cast<size_t>(nlocal));
+  if (nall3) {
+    memcpy(f_real.data(), &atom->f[0][0], nall3 * sizeof(double));
+    memcpy(fm_real.data(), &fm[0][0], nall3 * sizeof(double));
+  }
+  auto restore_f = [&](const std::vector<double> &fm_values) {
+    if (!nall3) return;
+    memcpy(&atom->f[0][0], f_real.data(), nall3 * sizeof(double));
+    memcpy(&fm[0][0], fm_values.data(), nall3 * sizeof(double));
+  };
+  std::vector<double> fm_sentinel(nall3);
+  for (size_t j = 0; j < nall3; j++) fm_sentinel[j] = sentinel_field(static_cast<int>(j / 3), j % 3);
+  for (int i = 0; i < nlocal; i++)
+    for (int k = 0; k < 3; k++) s_real[3 * i + k] = sp[i][k];
+  for (int i = 0; i < nlocal; i++) probe_direction(atom->tag[i], sp[i]);
+
+  const auto &fixes = modify->get_fix_list();
+  for (size_t ifix = 0; ifix < fixes.size(); ifix++) {
+    Fix *fix = fixes[ifix];
+    if (fix == this || !(modify->fmask[ifix] & POST_FORCE)) continue;
+    restore_f(fm_sentinel);
+    fix->post_force(vflag);
+    int writes = 0;
+    for (int i = 0; i < nlocal; i++)
+      for (int k = 0; k < 3; k++) {
+        fm_first[3 * i + k] = fm[i][k];
+        if (fm[i][k] != sentinel_field(i, k)) writes = 1;
+      }
+    int writes_any = 0;
+    MPI_Allreduce(&writes, &writes_any, 1, MPI_INT, MPI_MAX, world);
+    if (!writes_any) continue;
+
+    restore_f(fm_sentinel);
+    fix->post_force(vflag);
+    int differs = 0, differs_any = 0;
+    for (int i = 0; i < nlocal; i++)
+      for (int k = 0; k < 3; k++)
+        if (fm[i][k] != fm_first[3 * i + k]) differs = 1;
+    MPI_Allreduce(&differs, &differs_any, 1, MPI_INT, MPI_MAX, world);
+    if (differs_any)
+      error->all(FLERR,
+                 "Fix llg {}: fix {} (style {}) writes the spin field fm but gives a different "
+                 "field when called twice on the same spins (random or history-dependent); fix "
+                 "llg re-evaluates every field source at each integrator stage and cannot use "
+                 "it (for thermal noise use fix llg's own 'temp T seed S')",
+                 id, fix->id, fix->style);
+    impl->field_fixes.push_back(fix);
+  }
+
+  for (int i = 0; i < nlocal; i++)
+    for (int k = 0; k < 3; k++) sp[i][k] = s_real[3 * i + k];
+  for (auto *fix : impl->field_fixes) {
+    restore_f(fm_real);
+    fix->post_force(vflag);
+  }
+  restore_f(fm_real);
 }
 
 /* every spin of the group must have a finite nonzero direction; normalise it */
@@ -274,17 +356,13 @@ void FixLLG::collect_group()
     if (mask[i] & groupbit) impl->members.push_back(i);
 }
 
-void FixLLG::add_own_fields(int i, const double *s, double *w) const
+/* s: the atom's sp (direction and magnitude) */
+
+void FixLLG::add_own_fields(const double *s, double *w) const
 {
-  const double inv_hbar = 1.0 / impl->hbar;
   if (impl->has_zeeman) {
-    const double scale = atom->sp[i][3] * inv_hbar;    // E = -|S| h . s
+    const double scale = s[3] / impl->hbar;    // E = -|S| h . s
     for (int k = 0; k < 3; k++) w[k] += scale * impl->zeeman[k];
-  }
-  if (impl->has_anisotropy) {
-    const double *n = impl->anisotropy_axis;
-    const double scale = 2.0 * impl->anisotropy_k * (s[0] * n[0] + s[1] * n[1] + s[2] * n[2]) * inv_hbar;
-    for (int k = 0; k < 3; k++) w[k] += scale * n[k];
   }
 }
 
@@ -335,7 +413,7 @@ void FixLLG::evaluate_fields(const std::vector<Vec3> &s, std::vector<Vec3> &w)
   for (size_t k = 0; k < members.size(); k++) {
     const int i = members[k];
     double wk[3] = {fm[i][0], fm[i][1], fm[i][2]};
-    add_own_fields(i, sp[i], wk);
+    add_own_fields(sp[i], wk);
     w[k] = {wk[0], wk[1], wk[2]};
   }
 }
@@ -355,7 +433,7 @@ void FixLLG::initial_integrate(int /*vflag*/)
   for (size_t k = 0; k < n; k++) {
     const int i = members[k];
     double wk[3] = {fm[i][0], fm[i][1], fm[i][2]};
-    add_own_fields(i, sp[i], wk);
+    add_own_fields(sp[i], wk);
     impl->s[k] = {sp[i][0], sp[i][1], sp[i][2]};
     impl->w_start[k] = {wk[0], wk[1], wk[2]};
   }
@@ -440,22 +518,18 @@ void FixLLG::lattice_half_kick()
   }
 }
 
-/* energy of the fix's own terms (zeeman, anisotropy), for fix_modify energy yes */
+/* energy of the fix's own Zeeman term, for fix_modify energy yes */
 
 double FixLLG::compute_scalar()
 {
   double **sp = atom->sp;
   const int *mask = atom->mask;
-  const double *h = impl->zeeman, *n = impl->anisotropy_axis;
+  const double *h = impl->zeeman;
   double energy = 0.0;
   for (int i = 0; i < atom->nlocal; i++) {
-    if (!(mask[i] & groupbit)) continue;
+    if (!(mask[i] & groupbit) || !impl->has_zeeman) continue;
     const double *s = sp[i];
-    if (impl->has_zeeman) energy -= s[3] * (h[0] * s[0] + h[1] * s[1] + h[2] * s[2]);
-    if (impl->has_anisotropy) {
-      const double c = s[0] * n[0] + s[1] * n[1] + s[2] * n[2];
-      energy -= impl->anisotropy_k * c * c;
-    }
+    energy -= s[3] * (h[0] * s[0] + h[1] * s[1] + h[2] * s[2]);
   }
   double total = 0.0;
   MPI_Allreduce(&energy, &total, 1, MPI_DOUBLE, MPI_SUM, world);
