@@ -73,6 +73,7 @@ struct FixLLG::Impl {
 
   double hbar = 1.0, boltz = 1.0;
   std::vector<Fix *> field_fixes;    // other fixes that write fm in post_force, in fix order
+  bool field_fixes_known = false;    // found at the first step of each run
 
   std::vector<int> members;    // local indices of the group atoms, this step
   std::vector<Vec3> s, w_start, noise;
@@ -205,7 +206,8 @@ void FixLLG::init()
   }
 
   check_no_other_integrator();
-  impl->field_fixes.clear();    // found at setup, when the fields can be evaluated
+  impl->field_fixes.clear();
+  impl->field_fixes_known = false;
 }
 
 /* another fix that integrates the same atoms would move them twice */
@@ -229,23 +231,24 @@ void FixLLG::check_no_other_integrator()
   }
 }
 
-void FixLLG::setup(int vflag)
+void FixLLG::setup(int /*vflag*/)
 {
   check_spins();
-  find_field_sources(vflag);
+  impl->field_fixes_known = false;
 }
 
 /* ----------------------------------------------------------------------
    The fixes whose post_force writes fm are field sources: every integrator stage
-   re-runs them at the stage's spins. Each other fix with a post_force callback is
-   called on probe spins with fm preset to sentinel values; if fm changes on any rank,
-   it is a source. A second call on the same state must give the same fm, otherwise
-   (random fields) it cannot be re-evaluated and is an error. f, fm and the spins are
-   restored afterwards, and each source is called once more at the real spins so that
-   its own tallies (e.g. its energy) refer to them.
+   re-runs them at the stage's spins. At the first step of a run (when every fix has
+   been set up) each other fix with a post_force callback is called on probe spins with
+   fm preset to sentinel values; if fm changes on any rank, it is a source. A second
+   call on the same state must give the same fm, otherwise (random fields) it cannot be
+   re-evaluated and is an error. f, fm and the spins are restored afterwards, and each
+   source is called once more at the real spins so that its own tallies (e.g. its
+   energy) refer to them.
 ------------------------------------------------------------------------- */
 
-void FixLLG::find_field_sources(int vflag)
+void FixLLG::find_field_sources()
 {
   impl->field_fixes.clear();
   const int nlocal = atom->nlocal;
@@ -273,7 +276,7 @@ void FixLLG::find_field_sources(int vflag)
     Fix *fix = fixes[ifix];
     if (fix == this || !(modify->fmask[ifix] & POST_FORCE)) continue;
     restore_f(fm_sentinel);
-    fix->post_force(vflag);
+    fix->post_force(0);
     int writes = 0;
     for (int i = 0; i < nlocal; i++)
       for (int k = 0; k < 3; k++) {
@@ -285,7 +288,7 @@ void FixLLG::find_field_sources(int vflag)
     if (!writes_any) continue;
 
     restore_f(fm_sentinel);
-    fix->post_force(vflag);
+    fix->post_force(0);
     int differs = 0, differs_any = 0;
     for (int i = 0; i < nlocal; i++)
       for (int k = 0; k < 3; k++)
@@ -305,9 +308,10 @@ void FixLLG::find_field_sources(int vflag)
     for (int k = 0; k < 3; k++) sp[i][k] = s_real[3 * i + k];
   for (auto *fix : impl->field_fixes) {
     restore_f(fm_real);
-    fix->post_force(vflag);
+    fix->post_force(0);
   }
   restore_f(fm_real);
+  impl->field_fixes_known = true;
 }
 
 /* every spin of the group must have a finite nonzero direction; normalise it */
@@ -422,6 +426,7 @@ void FixLLG::evaluate_fields(const std::vector<Vec3> &s, std::vector<Vec3> &w)
 
 void FixLLG::initial_integrate(int /*vflag*/)
 {
+  if (!impl->field_fixes_known) find_field_sources();
   collect_group();
   const auto &members = impl->members;
   const size_t n = members.size();

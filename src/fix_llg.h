@@ -42,7 +42,7 @@ class FixLLG : public Fix {
   void parse_arguments(int narg, char **arg);
   void check_no_other_integrator();
   void check_spins();
-  void find_field_sources(int vflag);
+  void find_field_sources();
   void collect_group();
   void evaluate_fields(const std::vector<mlspin::Vec3> &s, std::vector<mlspin::Vec3> &w);
   void add_own_fields(const double *s, double *w) const;
