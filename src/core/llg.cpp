@@ -98,7 +98,7 @@ namespace {
       stage_s_.resize(n);
       for (size_t i = 0; i < n; ++i)    // initial guess: Omega frozen at s_n
         next_[i] = cayley_rotate(s[i], (0.5 * dt) * omega(s[i], w_start[i], noise, i));
-      double previous_change = HUGE_VAL;
+      double first_change = 0.0, previous_change = HUGE_VAL;
       for (last_evaluations_ = 1;; ++last_evaluations_) {
         for (size_t i = 0; i < n; ++i) stage_s_[i] = normalized(s[i] + next_[i]);
         fields(stage_s_, stage_w_);
@@ -110,7 +110,8 @@ namespace {
           next_[i] = update;
         }
         change = global_max_(change);    // every rank takes the same decision
-        if (converged(change, previous_change)) break;
+        if (last_evaluations_ == 1) first_change = change;
+        if (converged(change, previous_change, first_change)) break;
         if (last_evaluations_ >= settings_.midpoint_max_iterations || !std::isfinite(change))
           throw Error("midpoint iteration did not converge in " + std::to_string(last_evaluations_) +
                       " iterations (largest change of a spin in the last one: " + format_change(change) +
@@ -122,10 +123,10 @@ namespace {
 
    private:
     // below the tolerance, or no longer decreasing once round-off dominates
-    bool converged(double change, double previous_change) const
+    bool converged(double change, double previous_change, double first_change) const
     {
       if (change <= settings_.midpoint_tolerance) return true;
-      return previous_change <= settings_.midpoint_roundoff_floor && change >= previous_change;
+      return change >= previous_change && previous_change <= settings_.midpoint_stagnation_drop * first_change;
     }
 
     static std::string format_change(double change)

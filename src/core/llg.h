@@ -54,9 +54,11 @@ struct LLGSettings {
   double alpha = 0.0;
   LLGForm form = LLGForm::Gilbert;
   // midpoint: converged when no spin changes by more than the tolerance between two
-  // iterations, or when the change stops decreasing below the round-off floor
+  // iterations, or when the change stops decreasing after it has fallen by the factor
+  // midpoint_stagnation_drop below that of the first iteration (the round-off floor of
+  // the fields, e.g. of a single-precision model, is reached)
   double midpoint_tolerance = 1e-14;
-  double midpoint_roundoff_floor = 1e-11;
+  double midpoint_stagnation_drop = 1e-4;
   int midpoint_max_iterations = 100;
 };
 
