@@ -28,6 +28,7 @@
 #include "core/units.h"
 #include "core/vec3.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -37,11 +38,41 @@ using mlspin::Vec3;
 
 namespace {
 
-// fm values that no field source writes by accident, set before each probe call
-double sentinel_field(int i, int k)
+// fm values that no field source writes by accident (j = 3 * atom + component), set
+// before each probe call
+double sentinel_field(size_t j)
 {
-  return 0.123456789 + 0.0731 * k + 1e-3 * (i % 97);
+  return 0.123456789 + 0.0731 * (j % 3) + 1e-3 * ((j / 3) % 97);
 }
+
+// f and fm of the owned and ghost atoms and the spin directions of the owned atoms,
+// saved on construction
+struct ForcesAndSpins {
+  std::vector<double> f, fm, s;
+
+  explicit ForcesAndSpins(Atom *atom)
+  {
+    const size_t nall3 = 3 * static_cast<size_t>(atom->nlocal + atom->nghost);
+    if (nall3) {
+      f.assign(&atom->f[0][0], &atom->f[0][0] + nall3);
+      fm.assign(&atom->fm[0][0], &atom->fm[0][0] + nall3);
+    }
+    for (int i = 0; i < atom->nlocal; i++) s.insert(s.end(), atom->sp[i], atom->sp[i] + 3);
+  }
+
+  // f as saved, fm set to the given values
+  void restore_forces(Atom *atom, const std::vector<double> &fm_values) const
+  {
+    if (f.empty()) return;
+    std::copy(f.begin(), f.end(), &atom->f[0][0]);
+    std::copy(fm_values.begin(), fm_values.end(), &atom->fm[0][0]);
+  }
+
+  void restore_spins(Atom *atom) const
+  {
+    for (int i = 0; i < atom->nlocal; i++) std::copy(&s[3 * i], &s[3 * i] + 3, atom->sp[i]);
+  }
+};
 
 // a generic unit direction per atom for the probe (golden-angle spiral over the IDs),
 // so that no field source contributes exactly zero by symmetry (e.g. an anisotropy
@@ -250,51 +281,33 @@ void FixLLG::setup(int /*vflag*/)
 
 void FixLLG::find_field_sources()
 {
-  impl->field_fixes.clear();
-  const int nlocal = atom->nlocal;
+  const size_t nlocal3 = 3 * static_cast<size_t>(atom->nlocal);
   const size_t nall3 = 3 * static_cast<size_t>(atom->nlocal + atom->nghost);
-  double **sp = atom->sp, **fm = atom->fm;
-  std::vector<double> f_real(nall3), fm_real(nall3), s_real(3 * static_cast<size_t>(nlocal));
-  std::vector<double> fm_first(3 * static_cast<size_t>(nlocal));
-  if (nall3) {
-    memcpy(f_real.data(), &atom->f[0][0], nall3 * sizeof(double));
-    memcpy(fm_real.data(), &fm[0][0], nall3 * sizeof(double));
-  }
-  auto restore_f = [&](const std::vector<double> &fm_values) {
-    if (!nall3) return;
-    memcpy(&atom->f[0][0], f_real.data(), nall3 * sizeof(double));
-    memcpy(&fm[0][0], fm_values.data(), nall3 * sizeof(double));
+  const ForcesAndSpins real(atom);
+  std::vector<double> sentinel(nall3);
+  for (size_t j = 0; j < nall3; j++) sentinel[j] = sentinel_field(j);
+  for (int i = 0; i < atom->nlocal; i++) probe_direction(atom->tag[i], atom->sp[i]);
+  auto owned_fields = [this, nlocal3]() {
+    return nlocal3 ? std::vector<double>(&atom->fm[0][0], &atom->fm[0][0] + nlocal3) : std::vector<double>();
   };
-  std::vector<double> fm_sentinel(nall3);
-  for (size_t j = 0; j < nall3; j++) fm_sentinel[j] = sentinel_field(static_cast<int>(j / 3), j % 3);
-  for (int i = 0; i < nlocal; i++)
-    for (int k = 0; k < 3; k++) s_real[3 * i + k] = sp[i][k];
-  for (int i = 0; i < nlocal; i++) probe_direction(atom->tag[i], sp[i]);
+  auto on_any_rank = [this](bool local) {
+    int flag = local ? 1 : 0, any = 0;
+    MPI_Allreduce(&flag, &any, 1, MPI_INT, MPI_MAX, world);
+    return any != 0;
+  };
 
+  impl->field_fixes.clear();
   const auto &fixes = modify->get_fix_list();
   for (size_t ifix = 0; ifix < fixes.size(); ifix++) {
     Fix *fix = fixes[ifix];
     if (fix == this || !(modify->fmask[ifix] & POST_FORCE)) continue;
-    restore_f(fm_sentinel);
+    real.restore_forces(atom, sentinel);
     fix->post_force(0);
-    int writes = 0;
-    for (int i = 0; i < nlocal; i++)
-      for (int k = 0; k < 3; k++) {
-        fm_first[3 * i + k] = fm[i][k];
-        if (fm[i][k] != sentinel_field(i, k)) writes = 1;
-      }
-    int writes_any = 0;
-    MPI_Allreduce(&writes, &writes_any, 1, MPI_INT, MPI_MAX, world);
-    if (!writes_any) continue;
-
-    restore_f(fm_sentinel);
+    const auto first = owned_fields();
+    if (!on_any_rank(!std::equal(first.begin(), first.end(), sentinel.begin()))) continue;
+    real.restore_forces(atom, sentinel);
     fix->post_force(0);
-    int differs = 0, differs_any = 0;
-    for (int i = 0; i < nlocal; i++)
-      for (int k = 0; k < 3; k++)
-        if (fm[i][k] != fm_first[3 * i + k]) differs = 1;
-    MPI_Allreduce(&differs, &differs_any, 1, MPI_INT, MPI_MAX, world);
-    if (differs_any)
+    if (on_any_rank(owned_fields() != first))
       error->all(FLERR,
                  "Fix llg {}: fix {} (style {}) writes the spin field fm but gives a different "
                  "field when called twice on the same spins (random or history-dependent); fix "
@@ -304,13 +317,13 @@ void FixLLG::find_field_sources()
     impl->field_fixes.push_back(fix);
   }
 
-  for (int i = 0; i < nlocal; i++)
-    for (int k = 0; k < 3; k++) sp[i][k] = s_real[3 * i + k];
+  // the sources' own tallies (e.g. their energy) must refer to the real spins
+  real.restore_spins(atom);
   for (auto *fix : impl->field_fixes) {
-    restore_f(fm_real);
+    real.restore_forces(atom, real.fm);
     fix->post_force(0);
   }
-  restore_f(fm_real);
+  real.restore_forces(atom, real.fm);
   impl->field_fixes_known = true;
 }
 
