@@ -237,6 +237,13 @@ void FixLLG::init()
   }
 
   check_no_other_integrator();
+  // SPIN's thermostat has no callback of its own: only fix nve/spin applies it
+  for (auto *fix : modify->get_fix_list())
+    if (utils::strmatch(fix->style, "^langevin/spin"))
+      error->all(FLERR,
+                 "Fix llg {}: fix {} (style {}) acts only inside fix nve/spin and would have no "
+                 "effect; for thermal noise use fix llg's own 'temp T seed S' (damping: alpha)",
+                 id, fix->id, fix->style);
   impl->field_fixes.clear();
   impl->field_fixes_known = false;
 }

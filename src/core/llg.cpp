@@ -61,7 +61,10 @@ Vec3 exact_rotate(const Vec3 &s, const Vec3 &omega, double dt)
 
 namespace {
 
-  // Semi-implicit scheme B (Mentink et al. 2010): one predictor, one corrector.
+  // Semi-implicit scheme B (Mentink et al. 2010): one predictor, one corrector. The field
+  // is evaluated at the normalised midpoint of s_n and the predictor, because the field
+  // sources read unit directions (see llg.h); the corrector is the Cayley map with
+  // (dt/2) Omega, i.e. s' - s = dt Omega x (s + s')/2 as published.
   class SemiImplicitB : public LLGIntegrator {
    public:
     using LLGIntegrator::LLGIntegrator;

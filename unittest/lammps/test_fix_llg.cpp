@@ -523,6 +523,9 @@ INSTANTIATE_TEST_SUITE_P(
                  "fix 1 all llg alpha 0.1\nrun 1", "Fix llg requires newton_pair on"},
         BadInput{"AnotherIntegratorOnTheSameAtoms", kOneSpin, "fix 1 all llg alpha 0.1\nfix 2 all nve\nrun 1",
                  "Fix llg 1 and fix 2 (style nve) both integrate atoms of group all"},
+        BadInput{"LangevinSpinHasNoEffect", kOneSpin,
+                 "fix 1 all llg alpha 0.1\nfix 2 all langevin/spin 300 0.1 123\nrun 1",
+                 "fix 2 (style langevin/spin) acts only inside fix nve/spin and would have no effect"},
         BadInput{"NveSpinOnTheSameAtoms", kOneSpin, "fix 1 all llg alpha 0.1\nfix 2 all nve/spin lattice frozen\nrun 1",
                  "(style nve/spin) both integrate atoms"}),
     [](const auto &info) { return std::string(info.param.name); });
