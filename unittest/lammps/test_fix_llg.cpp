@@ -166,6 +166,30 @@ TEST_P(EachIntegrator, PrecessionSpinZeemanIsAFieldSourceAtEveryStage)
   EXPECT_NEAR(std::log2(coarse / fine), 2.0, 0.2);
 }
 
+// In metal units fix llg's zeeman h (energy) and precession/spin's zeeman B (Tesla) are the
+// same term for h = 2 mu_B B (doc/fix_llg.rst), also with fix_modify energy yes.
+TEST(FixLLG, ZeemanEqualsPrecessionSpinZeemanInMetalUnits)
+{
+  const double B = 40.0, h = 2.0 * 5.78901e-5 * B;
+  auto run = [&](const std::string &fixes) {
+    LammpsSession lmp;
+    lmp.commands(kSingleSpin);
+    lmp.commands(fixes + "\nthermo_style custom step pe\ntimestep 0.001\nrun 300");
+    return std::make_pair(spins_of(lmp), lmp.thermo("pe"));
+  };
+  char own[128];
+  std::snprintf(own, sizeof own, "fix 1 all llg alpha 0.1 zeeman 0 0 %.17g\nfix_modify 1 energy yes", h);
+  const auto a = run(own);
+  const auto b = run("fix 2 all precession/spin zeeman " + std::to_string(B) +
+                     " 0 0 1\nfix_modify 2 energy yes\nfix 1 all llg alpha 0.1");
+  const double diff = max_distance(a.first, b.first);
+  std::printf("  fix llg zeeman vs precession/spin zeeman: |ds| %.2e, energies %.10g and %.10g eV\n", diff, a.second,
+              b.second);
+  EXPECT_LE(diff, 1e-12);
+  EXPECT_NEAR(a.second, b.second, 1e-12);
+  EXPECT_LT(a.second, 0.0);    // the spin has relaxed toward the field
+}
+
 // Two spins coupled by SPIN's spin/exchange (through this plugin's atom style) plus
 // SPIN's precession/spin anisotropy: the field on each spin depends on both spins, so a
 // stage using stale fields would be first order. Compared with an independent RK4
