@@ -28,6 +28,7 @@
 #include "core/units.h"
 #include "core/vec3.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -37,10 +38,55 @@ using mlspin::Vec3;
 
 namespace {
 
-// fixes that add to fm in post_force; they are re-run at every integrator stage
-bool writes_spin_fields(const std::string &style)
+// fm values that no field source writes by accident (j = 3 * atom + component), set
+// before each probe call
+double sentinel_field(size_t j)
 {
-  return style == "precession/spin" || style == "setforce/spin";
+  return 0.123456789 + 0.0731 * (j % 3) + 1e-3 * ((j / 3) % 97);
+}
+
+// f and fm of the owned and ghost atoms and the spin directions of the owned atoms,
+// saved on construction
+struct ForcesAndSpins {
+  std::vector<double> f, fm, s;
+
+  explicit ForcesAndSpins(Atom *atom)
+  {
+    const size_t nall3 = 3 * static_cast<size_t>(atom->nlocal + atom->nghost);
+    if (nall3) {
+      f.assign(&atom->f[0][0], &atom->f[0][0] + nall3);
+      fm.assign(&atom->fm[0][0], &atom->fm[0][0] + nall3);
+    }
+    for (int i = 0; i < atom->nlocal; i++) s.insert(s.end(), atom->sp[i], atom->sp[i] + 3);
+  }
+
+  // f as saved, fm set to the given values
+  void restore_forces(Atom *atom, const std::vector<double> &fm_values) const
+  {
+    if (f.empty()) return;
+    std::copy(f.begin(), f.end(), &atom->f[0][0]);
+    std::copy(fm_values.begin(), fm_values.end(), &atom->fm[0][0]);
+  }
+
+  void restore_spins(Atom *atom) const
+  {
+    for (int i = 0; i < atom->nlocal; i++) std::copy(&s[3 * i], &s[3 * i] + 3, atom->sp[i]);
+  }
+};
+
+// a generic unit direction per atom for the probe (golden-angle spiral over the IDs),
+// so that no field source contributes exactly zero by symmetry (e.g. an anisotropy
+// field 2K (s.n) n with all spins perpendicular to n)
+void probe_direction(tagint tag, double *s)
+{
+  const double golden = 0.6180339887498949;
+  double frac = tag * golden;
+  frac -= std::floor(frac);
+  const double z = 1.0 - 2.0 * (0.05 + 0.9 * frac), r = std::sqrt(1.0 - z * z);
+  const double phi = 2.399963229728653 * tag;
+  s[0] = r * std::cos(phi);
+  s[1] = r * std::sin(phi);
+  s[2] = z;
 }
 
 }    // namespace
@@ -53,13 +99,12 @@ struct FixLLG::Impl {
   double temperature = 0.0;
   bigint seed = 0;
   bool lattice_moving = false;
-  bool has_zeeman = false, has_anisotropy = false;
+  bool has_zeeman = false;
   double zeeman[3] = {0.0, 0.0, 0.0};    // energy units: E = -h . S
-  double anisotropy_k = 0.0;             // energy units: E = -K (s . n)^2
-  double anisotropy_axis[3] = {0.0, 0.0, 1.0};
 
   double hbar = 1.0, boltz = 1.0;
-  std::vector<Fix *> field_fixes;
+  std::vector<Fix *> field_fixes;    // other fixes that write fm in post_force, in fix order
+  bool field_fixes_known = false;    // found at the first step of each run
 
   std::vector<int> members;    // local indices of the group atoms, this step
   std::vector<Vec3> s, w_start, noise;
@@ -132,15 +177,11 @@ void FixLLG::parse_arguments(int narg, char **arg)
       impl->has_zeeman = true;
       iarg += 4;
     } else if (key == "anisotropy") {
-      need(4);
-      impl->anisotropy_k = utils::numeric(FLERR, arg[iarg + 1], false, lmp);
-      double *n = impl->anisotropy_axis;
-      for (int k = 0; k < 3; k++) n[k] = utils::numeric(FLERR, arg[iarg + 2 + k], false, lmp);
-      const double len = sqrt(n[0] * n[0] + n[1] * n[1] + n[2] * n[2]);
-      if (!(len > 0.0)) error->all(FLERR, "Fix llg anisotropy axis must be a nonzero vector");
-      for (int k = 0; k < 3; k++) n[k] /= len;
-      impl->has_anisotropy = true;
-      iarg += 5;
+      error->all(FLERR,
+                 "Fix llg keyword anisotropy was removed: use SPIN's fix precession/spin, which "
+                 "has the same convention E = -K (s.n)^2 in energy units: 'fix ID {} "
+                 "precession/spin anisotropy K nx ny nz'",
+                 group->names[igroup]);
     } else if (key == "lattice") {
       need(1);
       const std::string mode = arg[iarg + 1];
@@ -150,8 +191,8 @@ void FixLLG::parse_arguments(int narg, char **arg)
       iarg += 2;
     } else {
       error->all(FLERR,
-                 "Unknown fix llg keyword {}: use alpha, temp, seed, integrator, form, zeeman, "
-                 "anisotropy or lattice",
+                 "Unknown fix llg keyword {}: use alpha, temp, seed, integrator, form, zeeman "
+                 "or lattice",
                  key);
     }
   }
@@ -196,10 +237,15 @@ void FixLLG::init()
   }
 
   check_no_other_integrator();
-
-  impl->field_fixes.clear();
+  // SPIN's thermostat has no callback of its own: only fix nve/spin applies it
   for (auto *fix : modify->get_fix_list())
-    if (writes_spin_fields(fix->style)) impl->field_fixes.push_back(fix);
+    if (utils::strmatch(fix->style, "^langevin/spin"))
+      error->all(FLERR,
+                 "Fix llg {}: fix {} (style {}) acts only inside fix nve/spin and would have no "
+                 "effect; for thermal noise use fix llg's own 'temp T seed S' (damping: alpha)",
+                 id, fix->id, fix->style);
+  impl->field_fixes.clear();
+  impl->field_fixes_known = false;
 }
 
 /* another fix that integrates the same atoms would move them twice */
@@ -226,6 +272,66 @@ void FixLLG::check_no_other_integrator()
 void FixLLG::setup(int /*vflag*/)
 {
   check_spins();
+  impl->field_fixes_known = false;
+}
+
+/* ----------------------------------------------------------------------
+   The fixes whose post_force writes fm are field sources: every integrator stage
+   re-runs them at the stage's spins. At the first step of a run (when every fix has
+   been set up) each other fix with a post_force callback is called on probe spins with
+   fm preset to sentinel values; if fm changes on any rank, it is a source. A second
+   call on the same state must give the same fm, otherwise (random fields) it cannot be
+   re-evaluated and is an error. f, fm and the spins are restored afterwards, and each
+   source is called once more at the real spins so that its own tallies (e.g. its
+   energy) refer to them.
+------------------------------------------------------------------------- */
+
+void FixLLG::find_field_sources()
+{
+  const size_t nlocal3 = 3 * static_cast<size_t>(atom->nlocal);
+  const size_t nall3 = 3 * static_cast<size_t>(atom->nlocal + atom->nghost);
+  const ForcesAndSpins real(atom);
+  std::vector<double> sentinel(nall3);
+  for (size_t j = 0; j < nall3; j++) sentinel[j] = sentinel_field(j);
+  for (int i = 0; i < atom->nlocal; i++) probe_direction(atom->tag[i], atom->sp[i]);
+  auto owned_fields = [this, nlocal3]() {
+    return nlocal3 ? std::vector<double>(&atom->fm[0][0], &atom->fm[0][0] + nlocal3) : std::vector<double>();
+  };
+  auto on_any_rank = [this](bool local) {
+    int flag = local ? 1 : 0, any = 0;
+    MPI_Allreduce(&flag, &any, 1, MPI_INT, MPI_MAX, world);
+    return any != 0;
+  };
+
+  impl->field_fixes.clear();
+  const auto &fixes = modify->get_fix_list();
+  for (size_t ifix = 0; ifix < fixes.size(); ifix++) {
+    Fix *fix = fixes[ifix];
+    if (fix == this || !(modify->fmask[ifix] & POST_FORCE)) continue;
+    real.restore_forces(atom, sentinel);
+    fix->post_force(0);
+    const auto first = owned_fields();
+    if (!on_any_rank(!std::equal(first.begin(), first.end(), sentinel.begin()))) continue;
+    real.restore_forces(atom, sentinel);
+    fix->post_force(0);
+    if (on_any_rank(owned_fields() != first))
+      error->all(FLERR,
+                 "Fix llg {}: fix {} (style {}) writes the spin field fm but gives a different "
+                 "field when called twice on the same spins (random or history-dependent); fix "
+                 "llg re-evaluates every field source at each integrator stage and cannot use "
+                 "it (for thermal noise use fix llg's own 'temp T seed S')",
+                 id, fix->id, fix->style);
+    impl->field_fixes.push_back(fix);
+  }
+
+  // the sources' own tallies (e.g. their energy) must refer to the real spins
+  real.restore_spins(atom);
+  for (auto *fix : impl->field_fixes) {
+    real.restore_forces(atom, real.fm);
+    fix->post_force(0);
+  }
+  real.restore_forces(atom, real.fm);
+  impl->field_fixes_known = true;
 }
 
 /* every spin of the group must have a finite nonzero direction; normalise it */
@@ -274,17 +380,13 @@ void FixLLG::collect_group()
     if (mask[i] & groupbit) impl->members.push_back(i);
 }
 
-void FixLLG::add_own_fields(int i, const double *s, double *w) const
+/* s: the atom's sp (direction and magnitude) */
+
+void FixLLG::add_own_fields(const double *s, double *w) const
 {
-  const double inv_hbar = 1.0 / impl->hbar;
   if (impl->has_zeeman) {
-    const double scale = atom->sp[i][3] * inv_hbar;    // E = -|S| h . s
+    const double scale = s[3] / impl->hbar;    // E = -|S| h . s
     for (int k = 0; k < 3; k++) w[k] += scale * impl->zeeman[k];
-  }
-  if (impl->has_anisotropy) {
-    const double *n = impl->anisotropy_axis;
-    const double scale = 2.0 * impl->anisotropy_k * (s[0] * n[0] + s[1] * n[1] + s[2] * n[2]) * inv_hbar;
-    for (int k = 0; k < 3; k++) w[k] += scale * n[k];
   }
 }
 
@@ -335,7 +437,7 @@ void FixLLG::evaluate_fields(const std::vector<Vec3> &s, std::vector<Vec3> &w)
   for (size_t k = 0; k < members.size(); k++) {
     const int i = members[k];
     double wk[3] = {fm[i][0], fm[i][1], fm[i][2]};
-    add_own_fields(i, sp[i], wk);
+    add_own_fields(sp[i], wk);
     w[k] = {wk[0], wk[1], wk[2]};
   }
 }
@@ -344,6 +446,7 @@ void FixLLG::evaluate_fields(const std::vector<Vec3> &s, std::vector<Vec3> &w)
 
 void FixLLG::initial_integrate(int /*vflag*/)
 {
+  if (!impl->field_fixes_known) find_field_sources();
   collect_group();
   const auto &members = impl->members;
   const size_t n = members.size();
@@ -355,7 +458,7 @@ void FixLLG::initial_integrate(int /*vflag*/)
   for (size_t k = 0; k < n; k++) {
     const int i = members[k];
     double wk[3] = {fm[i][0], fm[i][1], fm[i][2]};
-    add_own_fields(i, sp[i], wk);
+    add_own_fields(sp[i], wk);
     impl->s[k] = {sp[i][0], sp[i][1], sp[i][2]};
     impl->w_start[k] = {wk[0], wk[1], wk[2]};
   }
@@ -440,22 +543,18 @@ void FixLLG::lattice_half_kick()
   }
 }
 
-/* energy of the fix's own terms (zeeman, anisotropy), for fix_modify energy yes */
+/* energy of the fix's own Zeeman term, for fix_modify energy yes */
 
 double FixLLG::compute_scalar()
 {
   double **sp = atom->sp;
   const int *mask = atom->mask;
-  const double *h = impl->zeeman, *n = impl->anisotropy_axis;
+  const double *h = impl->zeeman;
   double energy = 0.0;
   for (int i = 0; i < atom->nlocal; i++) {
-    if (!(mask[i] & groupbit)) continue;
+    if (!(mask[i] & groupbit) || !impl->has_zeeman) continue;
     const double *s = sp[i];
-    if (impl->has_zeeman) energy -= s[3] * (h[0] * s[0] + h[1] * s[1] + h[2] * s[2]);
-    if (impl->has_anisotropy) {
-      const double c = s[0] * n[0] + s[1] * n[1] + s[2] * n[2];
-      energy -= impl->anisotropy_k * c * c;
-    }
+    energy -= s[3] * (h[0] * s[0] + h[1] * s[1] + h[2] * s[2]);
   }
   double total = 0.0;
   MPI_Allreduce(&energy, &total, 1, MPI_DOUBLE, MPI_SUM, world);

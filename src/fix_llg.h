@@ -42,9 +42,10 @@ class FixLLG : public Fix {
   void parse_arguments(int narg, char **arg);
   void check_no_other_integrator();
   void check_spins();
+  void find_field_sources();
   void collect_group();
   void evaluate_fields(const std::vector<mlspin::Vec3> &s, std::vector<mlspin::Vec3> &w);
-  void add_own_fields(int i, const double *s, double *w) const;
+  void add_own_fields(const double *s, double *w) const;
   void clear_forces_and_fields();
   void compute_pair_fields();
   void sum_ghost_contributions();

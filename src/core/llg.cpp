@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 namespace mlspin {
 
@@ -60,12 +61,37 @@ Vec3 exact_rotate(const Vec3 &s, const Vec3 &omega, double dt)
 
 namespace {
 
-  // The Cayley (implicit midpoint) rotation of s_n with Omega at the normalised midpoint
-  // of s_n and s_n+1. Semi-implicit scheme B stops after the first corrector (Mentink et
-  // al.); the spherical midpoint scheme iterates the corrector to convergence.
-  class CayleyMidpoint : public LLGIntegrator {
+  // Semi-implicit scheme B (Mentink et al. 2010): one predictor, one corrector. The field
+  // is evaluated at the normalised midpoint of s_n and the predictor, because the field
+  // sources read unit directions (see llg.h); the corrector is the Cayley map with
+  // (dt/2) Omega, i.e. s' - s = dt Omega x (s + s')/2 as published.
+  class SemiImplicitB : public LLGIntegrator {
    public:
-    CayleyMidpoint(const LLGSettings &settings, bool iterate) : LLGIntegrator(settings), iterate_(iterate) {}
+    using LLGIntegrator::LLGIntegrator;
+
+    void step(std::vector<Vec3> &s, const std::vector<Vec3> &w_start, const std::vector<Vec3> &noise,
+              double dt, const FieldFunction &fields) override
+    {
+      const size_t n = s.size();
+      stage_s_.resize(n);
+      for (size_t i = 0; i < n; ++i) {
+        const Vec3 predictor = cayley_rotate(s[i], (0.5 * dt) * omega(s[i], w_start[i], noise, i));
+        stage_s_[i] = normalized(0.5 * (s[i] + predictor));
+      }
+      fields(stage_s_, stage_w_);
+      for (size_t i = 0; i < n; ++i) s[i] = cayley_rotate(s[i], (0.5 * dt) * omega(stage_s_[i], stage_w_[i], noise, i));
+      last_evaluations_ = 1;
+    }
+  };
+
+  // Spherical midpoint method (McLachlan, Modin, Verdier 2014): s' - s = dt Omega(m) x m
+  // with m = (s + s')/|s + s'|. Given the midpoint fields, s' is the Cayley rotation of s
+  // with half step dt Omega / |s + s'|; the iteration updates the midpoints, the fields
+  // and |s + s'| together until s' stops changing, so every iterate stays on the sphere
+  // and the fixed point is the published method.
+  class SphericalMidpoint : public LLGIntegrator {
+   public:
+    using LLGIntegrator::LLGIntegrator;
 
     void step(std::vector<Vec3> &s, const std::vector<Vec3> &w_start, const std::vector<Vec3> &noise,
               double dt, const FieldFunction &fields) override
@@ -73,31 +99,46 @@ namespace {
       const size_t n = s.size();
       next_.resize(n);
       stage_s_.resize(n);
-      // predictor: Omega frozen at s_n
-      for (size_t i = 0; i < n; ++i)
+      for (size_t i = 0; i < n; ++i)    // initial guess: Omega frozen at s_n
         next_[i] = cayley_rotate(s[i], (0.5 * dt) * omega(s[i], w_start[i], noise, i));
+      double first_change = 0.0, previous_change = HUGE_VAL;
       for (last_evaluations_ = 1;; ++last_evaluations_) {
-        for (size_t i = 0; i < n; ++i) stage_s_[i] = normalized(0.5 * (s[i] + next_[i]));
+        for (size_t i = 0; i < n; ++i) stage_s_[i] = normalized(s[i] + next_[i]);
         fields(stage_s_, stage_w_);
         double change = 0.0;
         for (size_t i = 0; i < n; ++i) {
-          const Vec3 update = cayley_rotate(s[i], (0.5 * dt) * omega(stage_s_[i], stage_w_[i], noise, i));
+          const double chord = norm(s[i] + next_[i]);    // |s + s'|
+          const Vec3 update = cayley_rotate(s[i], (dt / chord) * omega(stage_s_[i], stage_w_[i], noise, i));
           change = std::max(change, norm(update - next_[i]));
           next_[i] = update;
         }
-        if (!iterate_) break;
-        change = global_max_(change);
-        if (change <= settings_.midpoint_tolerance) break;
-        if (last_evaluations_ >= settings_.midpoint_max_iterations)
+        change = global_max_(change);    // every rank takes the same decision
+        if (last_evaluations_ == 1) first_change = change;
+        if (converged(change, previous_change, first_change)) break;
+        if (last_evaluations_ >= settings_.midpoint_max_iterations || !std::isfinite(change))
           throw Error("midpoint iteration did not converge in " + std::to_string(last_evaluations_) +
-                      " iterations (last change " + std::to_string(change) +
+                      " iterations (largest change of a spin in the last one: " + format_change(change) +
                       "): reduce the time step");
+        previous_change = change;
       }
       s.swap(next_);
     }
 
    private:
-    bool iterate_;
+    // below the tolerance, or no longer decreasing once round-off dominates
+    bool converged(double change, double previous_change, double first_change) const
+    {
+      if (change <= settings_.midpoint_tolerance) return true;
+      return change >= previous_change && previous_change <= settings_.midpoint_stagnation_drop * first_change;
+    }
+
+    static std::string format_change(double change)
+    {
+      char buffer[32];
+      std::snprintf(buffer, sizeof buffer, "%.3g", change);
+      return buffer;
+    }
+
     std::vector<Vec3> next_;
   };
 
@@ -149,10 +190,10 @@ std::unique_ptr<LLGIntegrator> make_llg_integrator(LLGScheme scheme, const LLGSe
 {
   if (!(settings.alpha >= 0.0)) throw Error("damping alpha must be >= 0");
   switch (scheme) {
-    case LLGScheme::SemiImplicitB: return std::make_unique<CayleyMidpoint>(settings, false);
+    case LLGScheme::SemiImplicitB: return std::make_unique<SemiImplicitB>(settings);
     case LLGScheme::DepondtMertens: return std::make_unique<DepondtMertens>(settings);
     case LLGScheme::Heun: return std::make_unique<Heun>(settings);
-    case LLGScheme::Midpoint: return std::make_unique<CayleyMidpoint>(settings, true);
+    case LLGScheme::Midpoint: return std::make_unique<SphericalMidpoint>(settings);
   }
   throw Error("unknown LLG scheme");
 }

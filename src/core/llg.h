@@ -10,18 +10,28 @@
 //
 // Schemes (all second order, all keep |s| = 1):
 //  - SemiImplicitB: Mentink, Tretyakov, Fasolino, Katsnelson, Rasing,
-//    J. Phys.: Condens. Matter 22, 176001 (2010). Predictor: implicit-midpoint
-//    (Cayley) rotation with Omega at s_n; field at the normalised midpoint;
-//    corrector: Cayley rotation of s_n with the midpoint Omega.
+//    J. Phys.: Condens. Matter 22, 176001 (2010). Predictor s~: Cayley rotation of s_n
+//    with Omega(s_n). The field is evaluated at the normalised midpoint
+//    (s_n + s~)/|s_n + s~| of s_n and the predictor (Mentink et al. use (s_n + s~)/2;
+//    the field sources read sp as a unit direction with the magnitude in sp[3], and the
+//    two differ by O(dt^2), which keeps the scheme second order). Corrector: Cayley
+//    rotation of s_n with Omega at that midpoint, i.e. s' - s_n = dt Omega x (s_n+s')/2.
 //  - DepondtMertens: Depondt and Mertens, J. Phys.: Condens. Matter 21, 336005 (2009).
 //    Heun's method on rotations: rotate by Omega(s_n), then rotate s_n by the mean of
 //    Omega(s_n) and Omega(s_predicted).
 //  - Heun: explicit Heun with renormalisation of every stage.
-//  - Midpoint: the implicit midpoint rule with the normalised midpoint (the spherical
-//    midpoint method of McLachlan, Modin and Verdier, Phys. Rev. E 89, 061301 (2014)),
-//    solved by fixed-point iteration of the SIB corrector to a tolerance. Symplectic
-//    at alpha = 0: no secular energy drift, at one field evaluation per iteration.
-// sib, depondt and heun need one field evaluation beyond the one at s_n.
+//  - Midpoint: the spherical midpoint method of McLachlan, Modin and Verdier,
+//    Phys. Rev. E 89, 061301(R) (2014), eq. (4): for every spin
+//        s_i' - s_i = dt F_i(m),   m_i = (s_i + s_i') / |s_i + s_i'|,
+//    with F_i(m) = Omega(m_i, w_i(m) + eta_i) x m_i the LLG right-hand side with the
+//    fields of all spins evaluated at the midpoints m. |s_i'| = |s_i| exactly (s'-s is
+//    orthogonal to s+s'). At alpha = 0 and without noise F_i = w_i(m) x m_i and the map
+//    is symplectic for the product of the spheres' area forms. Damping and the noise
+//    enter through Omega at the midpoint (Stratonovich, like the other schemes).
+//    The implicit equation is solved to round-off by fixed-point iteration on the
+//    midpoints, with the fields re-evaluated at every iteration.
+// sib, depondt and heun need one field evaluation beyond the one at s_n; midpoint
+// one per iteration.
 #pragma once
 
 #include "core/vec3.h"
@@ -43,8 +53,13 @@ std::string to_string(LLGScheme scheme);
 struct LLGSettings {
   double alpha = 0.0;
   LLGForm form = LLGForm::Gilbert;
-  double midpoint_tolerance = 1e-12;    // largest change of any spin between iterations
-  int midpoint_max_iterations = 50;
+  // midpoint: converged when no spin changes by more than the tolerance between two
+  // iterations, or when the change stops decreasing after it has fallen by the factor
+  // midpoint_stagnation_drop below that of the first iteration (the round-off floor of
+  // the fields, e.g. of a single-precision model, is reached)
+  double midpoint_tolerance = 1e-14;
+  double midpoint_stagnation_drop = 1e-4;
+  int midpoint_max_iterations = 100;
 };
 
 // Omega with ds/dt = Omega x s for unit spin s and precession vector w.

@@ -70,4 +70,6 @@ INSTANTIATE_TEST_SUITE_P(
                       SchemeCase{LLGScheme::Midpoint, LLGForm::Gilbert, 0.1},
                       SchemeCase{LLGScheme::SemiImplicitB, LLGForm::LandauLifshitz, 0.5},
                       SchemeCase{LLGScheme::DepondtMertens, LLGForm::LandauLifshitz, 0.5},
-                      SchemeCase{LLGScheme::Heun, LLGForm::LandauLifshitz, 0.5}));
+                      SchemeCase{LLGScheme::Heun, LLGForm::LandauLifshitz, 0.5},
+                      SchemeCase{LLGScheme::Midpoint, LLGForm::LandauLifshitz, 0.5},
+                      SchemeCase{LLGScheme::Midpoint, LLGForm::Gilbert, 0.0}));

@@ -3,6 +3,11 @@
 // bad input, 1 vs 2 MPI ranks, restart.
 #include "lammps_session.h"
 
+#include "atom.h"
+#include "fix.h"
+#include "lammps.h"
+#include "modify.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -10,6 +15,7 @@
 #include <cmath>
 #include <cstdio>
 #include <functional>
+#include <random>
 
 using mlspin_test::LammpsSession;
 
@@ -97,7 +103,7 @@ double max_distance(const std::vector<Vec> &a, const std::vector<Vec> &b)
 }
 
 const char *kSingleSpin = R"(
-units lj
+units metal
 atom_style spin/lattice
 atom_modify map array
 region box block 0 10 0 10 0 10
@@ -109,31 +115,85 @@ set atom 1 spin/atom 2.0 0.6 0.0 0.8
 
 class EachIntegrator : public ::testing::TestWithParam<const char *> {};
 
-}    // namespace
+// Damped precession of one spin about z at angular frequency w0 (Gilbert form).
+Vec damped_precession(double theta0, double w0, double alpha, double t)
+{
+  const double theta = 2 * std::atan(std::tan(theta0 / 2) * std::exp(-alpha * w0 * t / (1 + alpha * alpha)));
+  const double phi = w0 * t / (1 + alpha * alpha);
+  return {std::sin(theta) * std::cos(phi), std::sin(theta) * std::sin(phi), std::cos(theta)};
+}
 
-// One spin of magnitude 2 in the fix's own Zeeman term (E = -h.S, h = 1; units lj, where
-// hbar = 1/(2 pi) as in SPIN): damped precession about z at w0 = |S| h / hbar = 4 pi.
-TEST_P(EachIntegrator, SingleSpinFollowsAnalyticDampedPrecession)
+// |s(t_end) - analytic| for one spin of kSingleSpin under `field` (fix commands).
+double single_spin_error(const std::string &field_fix, const char *integrator, double w0, double dt, long steps,
+                         const std::string &llg_keywords = "")
 {
   LammpsSession lmp;
   lmp.commands(kSingleSpin);
-  lmp.command(std::string("fix 1 all llg alpha 0.1 zeeman 0 0 1 integrator ") + GetParam());
-  const double hbar = 1.0 / (2 * M_PI), dt = 0.001 * hbar;    // 0.002 rad of precession per step
-  char timestep[64];
-  std::snprintf(timestep, sizeof timestep, "timestep %.17g", dt);
-  lmp.commands(std::string(timestep) + "\nrun 2000");
-  const double alpha = 0.1, w0 = 2.0 / hbar, t = 2000 * dt, theta0 = std::acos(0.8);
-  const double theta = 2 * std::atan(std::tan(theta0 / 2) * std::exp(-alpha * w0 * t / (1 + alpha * alpha)));
-  const double phi = w0 * t / (1 + alpha * alpha);
-  const Vec expected = {std::sin(theta) * std::cos(phi), std::sin(theta) * std::sin(phi), std::cos(theta)};
-  const double error = max_distance(spins_of(lmp), {expected});
-  std::printf("  [%s] |s - s_analytic| at t = 2: %.2e\n", GetParam(), error);
+  lmp.commands(field_fix);
+  lmp.command(std::string("fix 1 all llg alpha 0.1 integrator ") + integrator + " " + llg_keywords);
+  lmp.command("timestep " + std::to_string(dt));
+  lmp.command("run " + std::to_string(steps));
+  return max_distance(spins_of(lmp), {damped_precession(std::acos(0.8), w0, 0.1, dt * steps)});
+}
+
+}    // namespace
+
+// One spin of magnitude 2 in the fix's own Zeeman term (E = -h.S, h = 5 meV, metal
+// units): damped precession about z at w0 = |S| h / hbar.
+TEST_P(EachIntegrator, SingleSpinFollowsAnalyticDampedPrecession)
+{
+  const double w0 = 2.0 * 0.005 / kHbarMetal;    // rad/ps
+  const double error = single_spin_error("", GetParam(), w0, 1e-4, 4000, "zeeman 0 0 0.005");
+  std::printf("  [%s] |s - s_analytic| at t = 0.4 ps (%.1f turns): %.2e\n", GetParam(), w0 * 0.4 / (2 * M_PI),
+              error);
   EXPECT_LE(error, 1e-6);
 }
 
-// Two spins coupled by SPIN's spin/exchange (through this plugin's atom style) plus the
-// fix's anisotropy: the field on each spin depends on the other, so a stage using stale
-// fields would be first order. Compared with an independent RK4 integration.
+// The same with SPIN's fix precession/spin as the only field source (Zeeman field B in
+// Tesla: w0 = |S| 2 mu_B B / hbar with SPIN's mu_B = 5.78901e-5 eV/T). fix llg must find
+// it and re-run it at every stage: without it the stages would see no field at all.
+// Second order, like the scheme.
+TEST_P(EachIntegrator, PrecessionSpinZeemanIsAFieldSourceAtEveryStage)
+{
+  const double B = 40.0, w0 = 2.0 * 2.0 * 5.78901e-5 * B / kHbarMetal;
+  const std::string field = "fix 2 all precession/spin zeeman " + std::to_string(B) + " 0 0 1";
+  const double coarse = single_spin_error(field, GetParam(), w0, 4e-3, 100);
+  const double fine = single_spin_error(field, GetParam(), w0, 2e-3, 200);
+  std::printf("  [%s] precession/spin zeeman: |s - s_analytic| at t = 0.4 ps (%.1f turns): dt=4 fs %.2e, "
+              "dt=2 fs %.2e, order %.2f\n",
+              GetParam(), w0 * 0.4 / (2 * M_PI), coarse, fine, std::log2(coarse / fine));
+  EXPECT_LE(fine, 1e-3);
+  EXPECT_NEAR(std::log2(coarse / fine), 2.0, 0.2);
+}
+
+// In metal units fix llg's zeeman h (energy) and precession/spin's zeeman B (Tesla) are the
+// same term for h = 2 mu_B B (doc/fix_llg.rst), also with fix_modify energy yes.
+TEST(FixLLG, ZeemanEqualsPrecessionSpinZeemanInMetalUnits)
+{
+  const double B = 40.0, h = 2.0 * 5.78901e-5 * B;
+  auto run = [&](const std::string &fixes) {
+    LammpsSession lmp;
+    lmp.commands(kSingleSpin);
+    lmp.commands(fixes + "\nthermo_style custom step pe\ntimestep 0.001\nrun 300");
+    return std::make_pair(spins_of(lmp), lmp.thermo("pe"));
+  };
+  char own[128];
+  std::snprintf(own, sizeof own, "fix 1 all llg alpha 0.1 zeeman 0 0 %.17g\nfix_modify 1 energy yes", h);
+  const auto a = run(own);
+  const auto b = run("fix 2 all precession/spin zeeman " + std::to_string(B) +
+                     " 0 0 1\nfix_modify 2 energy yes\nfix 1 all llg alpha 0.1");
+  const double diff = max_distance(a.first, b.first);
+  std::printf("  fix llg zeeman vs precession/spin zeeman: |ds| %.2e, energies %.10g and %.10g eV\n", diff, a.second,
+              b.second);
+  EXPECT_LE(diff, 1e-12);
+  EXPECT_NEAR(a.second, b.second, 1e-12);
+  EXPECT_LT(a.second, 0.0);    // the spin has relaxed toward the field
+}
+
+// Two spins coupled by SPIN's spin/exchange (through this plugin's atom style) plus
+// SPIN's precession/spin anisotropy: the field on each spin depends on both spins, so a
+// stage using stale fields would be first order. Compared with an independent RK4
+// integration.
 TEST_P(EachIntegrator, TwoExchangeCoupledSpinsMatchIndependentIntegration)
 {
   const double J1 = 0.02, J2 = 0.1, J3 = 2.0, r = 2.5, K = 0.005, alpha = 0.1;
@@ -163,7 +223,8 @@ set atom 2 spin/atom 2.2 0 0.9578262852211513 0.28734788556634544
 pair_style spin/exchange 4.0
 pair_coeff * * exchange 4.0 0.02 0.1 2.0
 )");
-    lmp.command(std::string("fix 1 all llg alpha 0.1 anisotropy 0.005 0 0 1 integrator ") + GetParam());
+    lmp.command("fix 2 all precession/spin anisotropy 0.005 0 0 1");
+    lmp.command(std::string("fix 1 all llg alpha 0.1 integrator ") + GetParam());
     lmp.command("timestep " + std::to_string(dt));
     lmp.command("run " + std::to_string(steps));
     return spins_of(lmp);
@@ -210,18 +271,109 @@ std::vector<Vec> spins_after(const std::string &setup, MPI_Comm comm = MPI_COMM_
   return spins_by_position(lmp);
 }
 
-// fix precession/spin writes fm in post_force; fix llg must re-run it at every stage.
-// Its uniaxial anisotropy has the same convention as fix llg's own (E = -K (s.n)^2),
-// so both field sources must give the same trajectory.
-TEST(FixLLG, PrecessionSpinFieldsAreReevaluatedAtEveryStage)
+// Field sources are found by what they do, not by name, wherever they stand in the fix
+// list: precession/spin defined before or after fix llg gives the same trajectory, and
+// setforce/spin, which *sets* fm (here to zero: frozen spins), is found too although
+// zero fields are what an empty source would give.
+TEST(FixLLG, FieldSourcesAreFoundWhereverTheyAreDefined)
 {
-  const auto own = spins_after(std::string(kLattice) + "fix 1 all llg alpha 0.05 anisotropy 0.01 0.6 0 0.8\nrun 300");
-  const auto spin_pkg = spins_after(std::string(kLattice) +
-                                    "fix 2 all precession/spin anisotropy 0.01 0.6 0 0.8\n"
-                                    "fix 1 all llg alpha 0.05\nrun 300");
-  const double diff = max_distance(own, spin_pkg);
-  std::printf("  max |s_own - s_precession/spin| after 300 steps: %.2e\n", diff);
+  const std::string freeze = "region low block INF INF INF INF INF 0.5\ngroup low region low\n"
+                             "fix 3 low setforce/spin 0.0 0.0 0.0\n";
+  const std::string aniso = "fix 2 all precession/spin anisotropy 0.01 0.6 0 0.8\n";
+  const std::string llg = "fix 1 all llg alpha 0.05 integrator heun\n";
+  const auto before = spins_after(std::string(kLattice) + aniso + freeze + llg + "run 300");
+  const auto after = spins_after(std::string(kLattice) + llg + aniso + freeze + "run 300");
+  const auto initial = spins_after(std::string(kLattice) + "run 0");
+  const double diff = max_distance(before, after);
+  double frozen = 0.0, moved = 0.0;    // spins_by_position: the z = 0 layer comes first
+  const size_t layer = before.size() / 2;
+  for (size_t i = 0; i < before.size(); i++) {
+    double &slot = i < layer ? frozen : moved;
+    slot = std::max(slot, max_distance({before[i]}, {initial[i]}));
+  }
+  std::printf("  precession/spin before vs after fix llg: %.2e; frozen layer moved %.2e, free layer %.2e\n",
+              diff, frozen, moved);
   EXPECT_LE(diff, 1e-12);
+  EXPECT_LE(frozen, 1e-15);    // fm = 0: no rotation (renormalisation at most)
+  EXPECT_GT(moved, 1e-2);
+}
+
+namespace {
+
+// A stand-in for a fix that writes fm stochastically (none of LAMMPS' SPIN fixes does:
+// fix langevin/spin has no post_force and acts only inside fix nve/spin): a random
+// field from its own generator, new numbers at every call.
+class FixRandomFieldForTest : public LAMMPS_NS::Fix {
+ public:
+  FixRandomFieldForTest(LAMMPS_NS::LAMMPS *lmp, int narg, char **arg) : Fix(lmp, narg, arg) {}
+  int setmask() override { return LAMMPS_NS::FixConst::POST_FORCE; }
+  void post_force(int) override
+  {
+    for (int i = 0; i < atom->nlocal; i++)
+      for (int k = 0; k < 3; k++) atom->fm[i][k] += normal_(generator_);
+  }
+
+ private:
+  std::mt19937 generator_{12345};
+  std::normal_distribution<double> normal_;
+};
+
+LAMMPS_NS::Fix *create_random_field_fix(LAMMPS_NS::LAMMPS *lmp, int narg, char **arg)
+{
+  return new FixRandomFieldForTest(lmp, narg, arg);
+}
+
+}    // namespace
+
+TEST(FixLLG, StochasticFieldSourceIsAClearError)
+{
+  LammpsSession lmp;
+  (*lmp.lmp()->modify->fix_map)["test/random_field"] = &create_random_field_fix;
+  lmp.commands(kLattice);
+  const auto message = lmp.error_of("fix 2 all test/random_field\nfix 1 all llg alpha 0.1\nrun 1");
+  EXPECT_NE(message.find("Fix llg 1: fix 2 (style test/random_field) writes the spin field fm but gives a "
+                         "different field when called twice on the same spins"),
+            std::string::npos)
+      << message;
+}
+
+// midpoint at alpha = 0 with a pair style and a field fix (the fix's energy counted):
+// the energy error is bounded and second order (symplectic scheme), and 1 and 2 ranks
+// give the same trajectory (the iteration count is decided on the global change).
+TEST(FixLLG, MidpointConservesEnergyOnOneAndTwoRanks)
+{
+  const std::string data = mlspin_test::scratch_dir() + "/midpoint.data";
+  {
+    LammpsSession writer(MPI_COMM_WORLD);
+    writer.commands(std::string(kLattice) + "write_data " + data);
+  }
+  auto run = [&](MPI_Comm comm, double dt, int chunks, int chunk_steps, std::vector<Vec> *spins) {
+    LammpsSession lmp(comm);
+    lmp.commands("units metal\natom_style spin/lattice\natom_modify map array\nread_data " + data +
+                 "\npair_style spin/exchange 2.6\npair_coeff * * exchange 2.6 0.02 0.0 1.0\nneighbor 0.3 bin\n"
+                 "fix 2 all precession/spin anisotropy 0.01 0 0 1\nfix_modify 2 energy yes\n"
+                 "fix 1 all llg alpha 0.0 integrator midpoint\nthermo_style custom step pe\n"
+                 "timestep " + std::to_string(dt) + "\nrun 0");
+    const double e0 = lmp.thermo("pe");
+    double worst = 0.0;
+    for (int c = 0; c < chunks; c++) {
+      lmp.command("run " + std::to_string(chunk_steps));
+      worst = std::max(worst, std::fabs(lmp.thermo("pe") - e0));
+    }
+    if (spins) *spins = spins_by_position(lmp);
+    return worst;
+  };
+  std::vector<Vec> serial, parallel;
+  const double coarse = run(MPI_COMM_SELF, 4e-4, 20, 25, &serial);
+  const double fine = run(MPI_COMM_SELF, 2e-4, 20, 50, nullptr);
+  std::printf("  [midpoint, alpha 0] max |E - E0| over 0.2 ps: dt=0.4 fs %.3e eV, dt=0.2 fs %.3e eV, order %.2f\n",
+              coarse, fine, std::log2(coarse / fine));
+  EXPECT_NEAR(std::log2(coarse / fine), 2.0, 0.3);
+  if (mlspin_test::world_size() < 2) return;
+  run(MPI_COMM_WORLD, 4e-4, 20, 25, &parallel);
+  const double diff = max_distance(serial, parallel);
+  std::printf("  [midpoint] max |s_1rank - s_2ranks| after 500 steps: %.2e\n", diff);
+  EXPECT_LE(diff, 1e-10);
 }
 
 // The extra field evaluations inside a step must leave the regular step's energy,
@@ -324,7 +476,7 @@ TEST(FixLLG, OneAndTwoRanksGiveTheSameTrajectory)
 TEST(FixLLG, RestartContinuesTheSameTrajectory)
 {
   const std::string restart = mlspin_test::scratch_dir() + "/llg.restart";
-  const std::string fix = "fix 1 all llg alpha 0.05 temp 20 seed 77 anisotropy 0.01 0 0 1\n";
+  const std::string fix = "fix 2 all precession/spin anisotropy 0.01 0 0 1\nfix 1 all llg alpha 0.05 temp 20 seed 77\n";
   const auto straight = spins_after(std::string(kLattice) + fix + "run 200");
   LammpsSession split;
   split.commands(std::string(kLattice) + fix + "run 100\nwrite_restart " + restart + "\nclear\nread_restart " +
@@ -381,8 +533,10 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{"UnknownForm", kOneSpin, "fix 1 all llg alpha 0.1 form landau", "unknown LLG form 'landau'"},
         BadInput{"UnknownLatticeMode", kOneSpin, "fix 1 all llg alpha 0.1 lattice fixed",
                  "Fix llg lattice must be frozen or moving, got fixed"},
-        BadInput{"ZeroAnisotropyAxis", kOneSpin, "fix 1 all llg alpha 0.1 anisotropy 1 0 0 0",
-                 "Fix llg anisotropy axis must be a nonzero vector"},
+        BadInput{"RemovedAnisotropyKeyword", kOneSpin, "fix 1 all llg alpha 0.1 anisotropy 1 0 0 1",
+                 "Fix llg keyword anisotropy was removed: use SPIN's fix precession/spin, which has the "
+                 "same convention E = -K (s.n)^2 in energy units: 'fix ID all precession/spin anisotropy K "
+                 "nx ny nz'"},
         BadInput{"MissingValues", kOneSpin, "fix 1 all llg alpha 0.1 zeeman 1 0",
                  "Fix llg keyword zeeman needs 3 value(s)"},
         BadInput{"UnknownKeyword", kOneSpin, "fix 1 all llg alpha 0.1 damping 3", "Unknown fix llg keyword damping"},
@@ -393,6 +547,9 @@ INSTANTIATE_TEST_SUITE_P(
                  "fix 1 all llg alpha 0.1\nrun 1", "Fix llg requires newton_pair on"},
         BadInput{"AnotherIntegratorOnTheSameAtoms", kOneSpin, "fix 1 all llg alpha 0.1\nfix 2 all nve\nrun 1",
                  "Fix llg 1 and fix 2 (style nve) both integrate atoms of group all"},
+        BadInput{"LangevinSpinHasNoEffect", kOneSpin,
+                 "fix 1 all llg alpha 0.1\nfix 2 all langevin/spin 300 0.1 123\nrun 1",
+                 "fix 2 (style langevin/spin) acts only inside fix nve/spin and would have no effect"},
         BadInput{"NveSpinOnTheSameAtoms", kOneSpin, "fix 1 all llg alpha 0.1\nfix 2 all nve/spin lattice frozen\nrun 1",
                  "(style nve/spin) both integrate atoms"}),
     [](const auto &info) { return std::string(info.param.name); });
