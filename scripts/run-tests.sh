@@ -14,7 +14,7 @@ ctest --test-dir "$build" --output-on-failure --timeout 1500
 # A build without LibTorch (MLSPIN_WITH_TORCH=OFF) on the same cached LAMMPS: every
 # style but pair_style mlspin works, and that one says how to get LibTorch. Only the
 # plugin and the LAMMPS-driven tests (label `lammps`): the core tests do not depend on
-# LibTorch and ran above. About 2 minutes of CPU.
+# LibTorch and ran above. About 1 minute of CPU (2 minutes on two busy cores).
 notorch="$build-notorch"
 echo "run-tests: the plugin without LibTorch, in $notorch"
 lammps_dirs=()
