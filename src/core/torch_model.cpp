@@ -234,6 +234,11 @@ TorchModel::TorchModel(const std::string &bytes, const std::string &file) : impl
 
 TorchModel::~TorchModel() = default;
 
+std::string TorchModel::unavailable_reason()
+{
+  return std::string();
+}
+
 const ModelMetadata &TorchModel::metadata() const
 {
   return impl_->meta;
@@ -379,11 +384,6 @@ static void set_blas_threads(int n)
     if (set) set(n);
     dlclose(lib);
   }
-}
-
-std::string TorchModel::unavailable_reason()
-{
-  return std::string();
 }
 
 void TorchModel::set_num_threads(int n)
