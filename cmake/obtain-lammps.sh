@@ -6,10 +6,11 @@
 #   obtain-lammps.sh build  SRC_TREE   build LAMMPS from SRC_TREE with the options
 #                                      below; prints the build folder
 #
-# The source comes from `apt-get source` under a private apt configuration: its own
-# sources list, state and cache folders, so the system's apt setup is untouched.
-# The archive address is read from this machine's own Debian apt sources. The
-# tarball is checked against the SHA256 in the signed Sources index.
+# The source is the orig tarball of Debian's source package: apt, under a private
+# configuration (its own sources list, state and cache folders, so the system's apt
+# setup is untouched), reads the signed Sources index and downloads the tarball alone,
+# checked against the index's SHA256. The archive address is read from this machine's
+# own Debian apt sources. One line on stderr says which source was used.
 #
 # Environment:
 #   MLSPIN_CACHE_DIR      cache root (default ${XDG_CACHE_HOME:-$HOME/.cache}/mlspin)
@@ -57,6 +58,14 @@ debian_archive_uri() {
   die "no Debian archive found in /etc/apt/sources*; set MLSPIN_DEBIAN_MIRROR to a Debian archive URI"
 }
 
+# Runs a command quietly: its output is shown only when it fails.
+quietly() {
+  local out
+  if out="$("$@" 2>&1)"; then return 0; fi
+  printf '%s\n' "$out" >&2
+  return 1
+}
+
 fetch_source() {
   local suite="$1"
   local apt_dir="$CACHE/apt-$suite"
@@ -68,27 +77,33 @@ fetch_source() {
               -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache"
               -o "APT::Sandbox::User=root")
   log "reading the $suite source index from $uri"
-  apt-get "${opts[@]}" -qq update >&2 || die "apt-get update for $suite failed (is $uri reachable?)"
-  local record version orig sha
+  # apt-get update can succeed with warnings only (e.g. an unverifiable index); keep
+  # them to explain a missing package below
+  local update_log
+  update_log="$(apt-get "${opts[@]}" -qq update 2>&1)" \
+    || { printf '%s\n' "$update_log" >&2; die "apt-get update for $suite failed (is $uri reachable?)"; }
+  local record version orig sha dir
   record="$(apt-cache "${opts[@]}" showsrc lammps 2>/dev/null)" || true
   version="$(awk '/^Version:/ { print $2; exit }' <<<"$record")"
-  [[ -n "$version" ]] || die "the $suite index has no lammps source package"
-  # the orig tarball and its SHA256 from the (signed) index
+  [[ -n "$version" ]] || { printf '%s\n' "$update_log" >&2; die "the $suite index has no lammps source package"; }
+  # the orig tarball, its SHA256 and its pool folder from the (signed) index
   read -r sha orig < <(awk '/^Checksums-Sha256:/ { on = 1; next } /^[^ ]/ { on = 0 }
       on && $3 ~ /\.orig\.tar\./ { print $1, $3; exit }' <<<"$record")
-  [[ -n "$orig" ]] || die "no orig tarball listed for lammps $version"
+  dir="$(awk '/^Directory:/ { print $2; exit }' <<<"$record")"
+  [[ -n "$orig" && -n "$dir" ]] || die "no orig tarball or pool folder listed for lammps $version"
   local tree="$CACHE/src/lammps-$version"
   if [[ -f "$tree/.complete" ]]; then log "using cached source $tree"; echo "$tree"; return; fi
   local dl="$CACHE/src/download-$version"
   mkdir -p "$dl"
+  # Only the orig tarball is needed (the Debian patches are not applied), so fetch it
+  # alone with apt's own downloader, which checks the SHA256 of the index; `apt-get
+  # source` would also fetch the .dsc, which some mirrors do not carry.
   if ! echo "$sha  $dl/$orig" | sha256sum -c --status 2>/dev/null; then
-    log "downloading lammps $version ($orig)"
-    # the .dsc may be missing from the archive; the orig tarball alone is enough
-    (cd "$dl" && apt-get "${opts[@]}" -qq source --download-only "lammps=$version" >&2) || true
+    quietly /usr/lib/apt/apt-helper "${opts[@]}" download-file "$uri/$dir/$orig" "$dl/$orig" "SHA256:$sha" \
+      || die "could not download $uri/$dir/$orig"
   fi
   echo "$sha  $dl/$orig" | sha256sum -c --status \
-    || die "could not download $orig or its SHA256 does not match the index"
-  log "unpacking $orig"
+    || die "$dl/$orig does not match the SHA256 of the $suite index"
   rm -rf "$tree.tmp" && mkdir -p "$tree.tmp"
   tar -xf "$dl/$orig" -C "$tree.tmp"
   # some tarballs hold one top-level folder (lammps-4Feb2025/), others the tree itself
@@ -99,6 +114,7 @@ fetch_source() {
   [[ -f "$tree.tmp/src/version.h" ]] || die "$orig has no src/version.h"
   rm -rf "$tree" && mv "$tree.tmp" "$tree" && touch "$tree/.complete"
   rm -rf "$dl"
+  log "LAMMPS $version source from Debian $suite's orig tarball $orig (SHA256 checked against the signed index)"
   echo "$tree"
 }
 

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(
   g++ cmake ninja-build make xz-utils ca-certificates
-  libeigen3-dev libgtest-dev libopenmpi-dev openmpi-bin libtorch-dev libopenblas0-pthread
+  libeigen3-dev libgtest-dev libopenmpi-dev openmpi-bin libtorch-dev libopenblas0-pthread nlohmann-json3-dev
   python3-torch python3-numpy python3-matplotlib python3-tqdm python3-pytest python3-threadpoolctl
 )
 
@@ -24,8 +24,16 @@ if ((${#missing[@]})); then
     exit 1
   fi
   echo "setup: installing ${missing[*]}"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # apt's output (debconf notes included) is shown only when it fails
+  apt_log="$(mktemp)"
+  if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+         apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >"$apt_log" 2>&1; then
+    cat "$apt_log" >&2
+    rm -f "$apt_log"
+    echo "setup: apt-get could not install ${missing[*]} (its output is above)" >&2
+    exit 1
+  fi
+  rm -f "$apt_log"
 fi
 
 build="${MLSPIN_BUILD_DIR:-build}"

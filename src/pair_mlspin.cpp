@@ -137,6 +137,10 @@ void PairMLSpin::allocate()
 
 void PairMLSpin::settings(int narg, char **arg)
 {
+  // a build without LibTorch registers the style only to say how to get one with it
+  const std::string no_torch = mlspin::TorchModel::unavailable_reason();
+  if (!no_torch.empty()) error->all(FLERR, "Pair mlspin: {}", no_torch);
+
   // a repeated pair_style command starts from the defaults again
   const Impl defaults;
   impl->forces = defaults.forces;

@@ -1,6 +1,13 @@
 # Tests of the TorchScript model wrapper (core) and of pair_style mlspin (LAMMPS).
 # Their models are written by models/make_test_models.py, run by ctest as the fixture
 # `mlspin_models` with a Python interpreter that has torch (Debian: python3-torch).
+# A build without LibTorch has only the test that pair_style mlspin says so.
+
+if(NOT MLSPIN_HAVE_TORCH)
+  mlspin_lammps_test(pair_mlspin_notorch SOURCES lammps/test_pair_mlspin_notorch.cpp RANKS 1 2)
+  target_link_libraries(test_pair_mlspin_notorch PRIVATE mlspin_torch)
+  return()
+endif()
 
 set(MLSPIN_TEST_PYTHON "" CACHE FILEPATH "Python with torch that writes the pair_style mlspin test models (empty: search)")
 if(NOT MLSPIN_TEST_PYTHON)

@@ -1,9 +1,9 @@
 #include "core/torch_model.h"
 
 #include "core/error.h"
-#include "core/json.h"
 
 #include <ATen/Parallel.h>
+#include <nlohmann/json.hpp>
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/script.h>
 
@@ -22,6 +22,7 @@ namespace mlspin {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using json = nlohmann::json;
 
 double seconds_since(Clock::time_point start)
 {
@@ -83,38 +84,44 @@ void check_forward_signature(const torch::jit::Module &module, const std::string
   }
 }
 
-}    // namespace
-
-/* ---------------------------------------------------------------------- */
-
-int ModelMetadata::species_index(const std::string &name) const
+// "a number", "a string", ... for messages about a member of the wrong type
+std::string json_type_name(const json &v)
 {
-  for (size_t k = 0; k < species.size(); k++)
-    if (species[k] == name) return static_cast<int>(k);
-  return -1;
+  if (v.is_null()) return "null";
+  if (v.is_boolean()) return "a boolean";
+  if (v.is_number()) return "a number";
+  if (v.is_string()) return "a string";
+  if (v.is_array()) return "an array";
+  if (v.is_object()) return "an object";
+  return v.type_name();
 }
 
-ModelMetadata parse_model_metadata(const std::string &json_text, const std::string &file)
+// nlohmann's message without its "[json.exception.parse_error.101] " tag
+std::string json_message(const json::exception &e)
 {
-  const std::string where = "model file '" + file + "': mlspin.json ";
-  json::Value root;
-  try {
-    root = json::parse(json_text);
-  } catch (Error &e) {
-    throw Error(where + "is not valid JSON: " + e.what());
+  std::string text = e.what();
+  if (!text.empty() && text[0] == '[') {
+    const auto close = text.find("] ");
+    if (close != std::string::npos) text.erase(0, close + 2);
   }
+  return text;
+}
+
+ModelMetadata metadata_from_json(const json &root, const std::string &where)
+{
   if (!root.is_object()) throw Error(where + "must hold a JSON object");
 
-  auto member = [&](const char *key, json::Value::Type type, const char *what) -> const json::Value & {
-    const json::Value *v = root.find(key);
-    if (!v) throw Error(where + "has no \"" + key + "\" (" + what + ")");
-    if (v->type() != type)
-      throw Error(where + "\"" + key + "\" is " + json::Value::type_name(v->type()) + ", expected " + what);
-    return *v;
+  // the member `key`, which must exist and pass `is_type` (json::is_number, ...)
+  auto member = [&](const char *key, bool (json::*is_type)() const noexcept, const char *what) -> const json & {
+    const auto it = root.find(key);
+    if (it == root.end()) throw Error(where + "has no \"" + key + "\" (" + what + ")");
+    if (!((*it).*is_type)())
+      throw Error(where + "\"" + key + "\" is " + json_type_name(*it) + ", expected " + what);
+    return *it;
   };
 
   ModelMetadata meta;
-  const double contract = member("contract", json::Value::Type::Number, "the contract version, an integer").as_number();
+  const double contract = member("contract", &json::is_number, "the contract version, an integer").get<double>();
   if (contract != std::floor(contract) || std::fabs(contract) > 1e6)
     throw Error(where + "\"contract\" must be an integer, got " + std::to_string(contract));
   meta.contract = static_cast<int>(contract);
@@ -122,31 +129,52 @@ ModelMetadata parse_model_metadata(const std::string &json_text, const std::stri
     throw Error(where + "declares contract version " + std::to_string(meta.contract) +
                 "; this pair style implements contract version " + std::to_string(kModelContractVersion));
 
-  meta.cutoff = member("cutoff", json::Value::Type::Number, "a positive distance").as_number();
+  meta.cutoff = member("cutoff", &json::is_number, "a positive distance").get<double>();
   if (!(meta.cutoff > 0.0) || !std::isfinite(meta.cutoff))
     throw Error(where + "\"cutoff\" must be a positive finite distance, got " + std::to_string(meta.cutoff));
 
-  for (const auto &item : member("species", json::Value::Type::Array, "a list of species names").as_array()) {
-    if (!item.is_string() || item.as_string().empty() || item.as_string() == "NULL" ||
-        item.as_string().find_first_of(" \t\n") != std::string::npos)
+  for (const auto &item : member("species", &json::is_array, "a list of species names")) {
+    const std::string name = item.is_string() ? item.get<std::string>() : std::string();
+    if (name.empty() || name == "NULL" || name.find_first_of(" \t\n") != std::string::npos)
       throw Error(where + "\"species\" must list non-empty names without spaces (and not NULL)");
-    if (std::find(meta.species.begin(), meta.species.end(), item.as_string()) != meta.species.end())
-      throw Error(where + "\"species\" lists '" + item.as_string() + "' twice");
-    meta.species.push_back(item.as_string());
+    if (std::find(meta.species.begin(), meta.species.end(), name) != meta.species.end())
+      throw Error(where + "\"species\" lists '" + name + "' twice");
+    meta.species.push_back(name);
   }
   if (meta.species.empty()) throw Error(where + "\"species\" is empty: a model needs at least one species");
 
-  meta.units = member("units", json::Value::Type::String, "a LAMMPS unit style").as_string();
+  meta.units = member("units", &json::is_string, "a LAMMPS unit style").get<std::string>();
   if (!lammps_unit_styles().count(meta.units))
     throw Error(where + "\"units\" is '" + meta.units + "', not a LAMMPS unit style");
 
-  meta.dtype = member("dtype", json::Value::Type::String, "float64 or float32").as_string();
+  meta.dtype = member("dtype", &json::is_string, "float64 or float32").get<std::string>();
   if (meta.dtype != "float64" && meta.dtype != "float32")
     throw Error(where + "\"dtype\" is '" + meta.dtype + "'; supported are float64 and float32");
 
-  if (const json::Value *d = root.find("description"))
-    if (d->is_string()) meta.description = d->as_string();
+  const auto d = root.find("description");
+  if (d != root.end() && d->is_string()) meta.description = d->get<std::string>();
   return meta;
+}
+
+}    // namespace
+
+/* ---------------------------------------------------------------------- */
+
+// Every exception of the JSON library stops here, as mlspin::Error.
+ModelMetadata parse_model_metadata(const std::string &json_text, const std::string &file)
+{
+  const std::string where = "model file '" + file + "': mlspin.json ";
+  nlohmann::json root;
+  try {
+    root = nlohmann::json::parse(json_text);
+  } catch (const nlohmann::json::exception &e) {
+    throw Error(where + "is not valid JSON: " + json_message(e));
+  }
+  try {
+    return metadata_from_json(root, where);
+  } catch (const nlohmann::json::exception &e) {
+    throw Error(where + "could not be read: " + json_message(e));
+  }
 }
 
 std::string read_binary_file(const std::string &path)
@@ -205,6 +233,11 @@ TorchModel::TorchModel(const std::string &bytes, const std::string &file) : impl
 }
 
 TorchModel::~TorchModel() = default;
+
+std::string TorchModel::unavailable_reason()
+{
+  return std::string();
+}
 
 const ModelMetadata &TorchModel::metadata() const
 {

@@ -7,8 +7,10 @@
 // edge, from which a caller derives fields, forces and the virial.
 //
 // This header includes no torch header: the LibTorch module lives in a private
-// implementation struct. Every failure, including exceptions from LibTorch, is
-// reported as mlspin::Error with a message naming the file and the problem.
+// implementation struct. Every failure, including exceptions from LibTorch and from
+// the JSON reader, is reported as mlspin::Error naming the file and the problem.
+// A build without LibTorch (MLSPIN_WITH_TORCH=OFF) links torch_model_none.cpp instead:
+// the same interface, where unavailable_reason() says how to get a LibTorch build.
 #pragma once
 
 #include <cstddef>
@@ -28,7 +30,12 @@ struct ModelMetadata {
   std::string units;                    // LAMMPS unit style
   std::string dtype;                    // "float64" or "float32"
   std::string description;             // free text, may be empty
-  int species_index(const std::string &name) const;    // -1 when absent
+  int species_index(const std::string &name) const    // -1 when absent
+  {
+    for (size_t k = 0; k < species.size(); k++)
+      if (species[k] == name) return static_cast<int>(k);
+    return -1;
+  }
 };
 
 // Validates the text of mlspin.json against contract version 1; `file` names the
@@ -88,6 +95,10 @@ class TorchModel {
   const ModelTimings &timings() const;
   void reset_timings();
   size_t memory_bytes() const;    // held by the last results
+
+  // Empty when this build has LibTorch; otherwise why no model can be loaded and how
+  // to fix it (then the constructor throws mlspin::Error with this text).
+  static std::string unavailable_reason();
 
   // LibTorch's intra-op thread count; process-wide (all models, all styles).
   static void set_num_threads(int n);

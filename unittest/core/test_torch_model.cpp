@@ -1,7 +1,6 @@
-// TorchScript model wrapper (no LAMMPS): JSON metadata, validation of model files,
+// TorchScript model wrapper (no LAMMPS): JSON metadata (nlohmann/json), validation of model files,
 // and one evaluation against hand-computed energies and gradients.
 #include "core/error.h"
-#include "core/json.h"
 #include "core/torch_model.h"
 
 #include <gtest/gtest.h>
@@ -62,26 +61,28 @@ double exchange_dj_dr(double j1, double r)
 
 /* ---------------------------------------------------------------------- */
 
-TEST(Json, ParsesObjectsArraysStringsAndNumbers)
+TEST(ModelMetadata, ReadsEscapesNestedMembersAndDeepNesting)
 {
-  const auto v = json::parse(good_metadata());
-  ASSERT_TRUE(v.is_object());
-  EXPECT_EQ(v.find("contract")->as_number(), 1.0);
-  EXPECT_EQ(v.find("species")->as_array()[1].as_string(), "Co");
-  EXPECT_EQ(v.find("description")->as_string(), "test \xc3\xa9\n");
-  EXPECT_DOUBLE_EQ(v.find("metrics")->find("rmse")->as_array()[1].as_number(), 2e-4);
-  EXPECT_EQ(v.find("absent"), nullptr);
-  EXPECT_TRUE(json::parse(" [true, false, null, -0.5e1] ").as_array()[3].as_number() == -5.0);
+  // the description's \u00e9 and \n escapes decoded, unknown (nested) members ignored
+  EXPECT_EQ(parse_model_metadata(good_metadata(), "m.pt").description, "test \xc3\xa9\n");
+  // deep nesting in an ignored member is read without exhausting the stack
+  const int depth = 100000;
+  const std::string deep = R"({"contract": 1, "cutoff": 3.5, "species": ["Fe"], "units": "metal", "dtype": "float64", "x": )" +
+      std::string(depth, '[') + std::string(depth, ']') + "}";
+  EXPECT_EQ(parse_model_metadata(deep, "m.pt").species, std::vector<std::string>{"Fe"});
 }
 
-TEST(Json, ErrorsNameLineAndColumn)
+TEST(ModelMetadata, InvalidJsonNamesLineColumnAndProblem)
 {
-  EXPECT_CONTAINS(error_of([] { json::parse("{\"a\": 1,\n \"b\": }"); }), "line 2, column 7");
-  EXPECT_CONTAINS(error_of([] { json::parse("{\"a\": 1} x"); }), "unexpected text after the JSON value");
-  EXPECT_CONTAINS(error_of([] { json::parse("\"abc"); }), "unterminated string");
-  EXPECT_CONTAINS(error_of([] { json::parse("[01]"); }), "expected ']'");
-  EXPECT_CONTAINS(error_of([] { json::parse(std::string(1000, '[')); }), "nesting deeper");
-  EXPECT_CONTAINS(error_of([] { json::parse("1").as_string(); }), "JSON value is a number, expected a string");
+  auto invalid = [](const std::string &text) { return error_of([&] { parse_model_metadata(text, "m.pt"); }); };
+  const std::string prefix = "model file 'm.pt': mlspin.json is not valid JSON: ";
+  EXPECT_CONTAINS(invalid("{\"a\": 1,\n \"b\": }"), prefix + "parse error at line 2, column 7");
+  EXPECT_CONTAINS(invalid("{\"a\": 1} x"), "expected end of input");
+  EXPECT_CONTAINS(invalid("\"abc"), "missing closing quote");
+  EXPECT_CONTAINS(invalid("[01]"), "expected ']'");
+  EXPECT_CONTAINS(invalid(std::string(1000, '[')), "unexpected end of input");
+  EXPECT_CONTAINS(invalid("{\"cutoff\": 1e400}"), prefix + "number overflow parsing '1e400'");
+  EXPECT_CONTAINS(invalid("{\"units\": \"\xff\"}"), "ill-formed UTF-8 byte");
 }
 
 /* ---------------------------------------------------------------------- */
@@ -119,6 +120,9 @@ TEST(ModelMetadata, RejectsEachInvalidEntry)
   EXPECT_CONTAINS(with("contract", ""), "has no \"contract\"");
   EXPECT_CONTAINS(with("cutoff", "-1"), "\"cutoff\" must be a positive finite distance");
   EXPECT_CONTAINS(with("cutoff", "\"3.5\""), "\"cutoff\" is a string, expected a positive distance");
+  EXPECT_CONTAINS(with("species", "\"Fe\""), "\"species\" is a string, expected a list of species names");
+  EXPECT_CONTAINS(with("species", "[\"Fe\", 3]"), "\"species\" must list non-empty names");
+  EXPECT_CONTAINS(with("dtype", "null"), "\"dtype\" is null, expected float64 or float32");
   EXPECT_CONTAINS(with("units", "\"furlongs\""), "\"units\" is 'furlongs', not a LAMMPS unit style");
   EXPECT_CONTAINS(with("dtype", "\"float16\""), "\"dtype\" is 'float16'; supported are float64 and float32");
   EXPECT_CONTAINS(error_of([] { parse_model_metadata("[1]", "m.pt"); }), "must hold a JSON object");
