@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "../expect_contains.h"
+
 #include <cmath>
 #include <dlfcn.h>
 #include <string>
@@ -29,12 +31,6 @@ template <typename F> std::string error_of(F f)
   }
   return "";
 }
-
-#define EXPECT_CONTAINS(text, part)                           \
-  do {                                                        \
-    const std::string text_ = (text);                         \
-    EXPECT_NE(text_.find(part), std::string::npos) << text_;  \
-  } while (0)
 
 std::string good_metadata()
 {

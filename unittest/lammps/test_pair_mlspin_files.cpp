@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include "../expect_contains.h"
+
 #include <cmath>
 
 using namespace mlspin_test;
@@ -38,14 +40,6 @@ std::string pair(const std::string &model, const std::string &species = "Fe Co")
   return "pair_style mlspin\npair_coeff * * " + model_file(model) + " " + species + "\n";
 }
 
-// evaluates `message` once: a LAMMPS run (with collective communication) inside it must
-// happen exactly once on every rank, whether the expectation holds or not
-#define EXPECT_MESSAGE(message, part)                                 \
-  do {                                                                \
-    const std::string text_ = (message);                              \
-    EXPECT_NE(text_.find(part), std::string::npos) << text_;          \
-  } while (0)
-
 }    // namespace
 
 TEST(PairMLSpinFiles, TheContractExampleOfTheDocumentationWorks)
@@ -70,20 +64,20 @@ TEST(PairMLSpinFiles, TheContractExampleOfTheDocumentationWorks)
 TEST(PairMLSpinFiles, UnreadableOrInvalidFilesAreErrorsNamingTheFile)
 {
   const auto setup = box();
-  EXPECT_MESSAGE(error_after(setup, "pair_style mlspin\npair_coeff * * /nonexistent/model.pt Fe Co"),
+  EXPECT_CONTAINS(error_after(setup, "pair_style mlspin\npair_coeff * * /nonexistent/model.pt Fe Co"),
                  "Pair mlspin: cannot open model file '/nonexistent/model.pt': No such file or directory");
   for (const char *bad : {"bad_not_torchscript.pt", "bad_state_dict.pt"})
-    EXPECT_MESSAGE(error_after(setup, pair(bad)),
+    EXPECT_CONTAINS(error_after(setup, pair(bad)),
                    "Pair mlspin: cannot load model file '" + model_file(bad) + "' as a TorchScript archive");
-  EXPECT_MESSAGE(error_after(setup, pair("bad_no_json.pt")),
+  EXPECT_CONTAINS(error_after(setup, pair("bad_no_json.pt")),
                  "Pair mlspin: model file '" + model_file("bad_no_json.pt") + "' has no mlspin.json");
-  EXPECT_MESSAGE(error_after(setup, pair("bad_json.pt")), "mlspin.json is not valid JSON");
-  EXPECT_MESSAGE(error_after(setup, pair("bad_no_cutoff.pt")), "mlspin.json has no \"cutoff\"");
-  EXPECT_MESSAGE(error_after(setup, pair("bad_contract.pt")),
+  EXPECT_CONTAINS(error_after(setup, pair("bad_json.pt")), "mlspin.json is not valid JSON");
+  EXPECT_CONTAINS(error_after(setup, pair("bad_no_cutoff.pt")), "mlspin.json has no \"cutoff\"");
+  EXPECT_CONTAINS(error_after(setup, pair("bad_contract.pt")),
                  "mlspin.json declares contract version 2; this pair style implements contract version 1");
-  EXPECT_MESSAGE(error_after(setup, pair("bad_dtype.pt")),
+  EXPECT_CONTAINS(error_after(setup, pair("bad_dtype.pt")),
                  "\"dtype\" is 'float16'; supported are float64 and float32");
-  EXPECT_MESSAGE(error_after(setup, pair("bad_signature.pt")),
+  EXPECT_CONTAINS(error_after(setup, pair("bad_signature.pt")),
                  "has forward(spin: Tensor, edge_vec: Tensor) -> Tensor; contract version 1 needs");
 }
 
@@ -91,23 +85,23 @@ TEST(PairMLSpinFiles, ModelsThatDoNotFitTheSimulationAreErrors)
 {
   const auto setup = box();
   const auto heis = model_file("heisenberg.pt");
-  EXPECT_MESSAGE(error_after(setup, pair("bad_units.pt")),
+  EXPECT_CONTAINS(error_after(setup, pair("bad_units.pt")),
                  "Pair mlspin: model file " + model_file("bad_units.pt") +
                      " was made for units real, but the simulation uses units metal");
-  EXPECT_MESSAGE(error_after(setup, pair("heisenberg.pt", "Ni Co")),
+  EXPECT_CONTAINS(error_after(setup, pair("heisenberg.pt", "Ni Co")),
                  "Pair mlspin: species Ni (atom type 1) is not in model file " + heis + ", whose species are: Fe Co");
-  EXPECT_MESSAGE(error_after(setup, pair("heisenberg.pt", "Fe")),
+  EXPECT_CONTAINS(error_after(setup, pair("heisenberg.pt", "Fe")),
                  "pair_coeff * * " + heis + " needs one species name (or NULL) per atom type: 2 types, got 1 names");
-  EXPECT_MESSAGE(error_after(setup, "pair_style mlspin\npair_coeff 1 1 " + heis + " Fe Co"),
+  EXPECT_CONTAINS(error_after(setup, "pair_style mlspin\npair_coeff 1 1 " + heis + " Fe Co"),
                  "Pair_coeff must start with * * for pair style mlspin");
-  EXPECT_MESSAGE(error_after(setup, "pair_style hybrid/overlay mlspin zero 1.0\npair_coeff * * zero\n"
+  EXPECT_CONTAINS(error_after(setup, "pair_style hybrid/overlay mlspin zero 1.0\npair_coeff * * zero\n"
                                     "pair_coeff * * mlspin " + heis + " NULL NULL"),
                  "Pair mlspin: pair_coeff maps no atom type to a species of model file");
-  EXPECT_MESSAGE(error_after(box("lj"), pair("heisenberg.pt")),
+  EXPECT_CONTAINS(error_after(box("lj"), pair("heisenberg.pt")),
                  "was made for units metal, but the simulation uses units lj");
 
   // a larger cutoff than the neighbor lists were built for: pair_coeff, then run pre no
-  EXPECT_MESSAGE(error_after(setup, pair("heisenberg.pt") + "run 0 post no\npair_coeff * * " +
+  EXPECT_CONTAINS(error_after(setup, pair("heisenberg.pt") + "run 0 post no\npair_coeff * * " +
                                         model_file("heisenberg_big.pt") + " Fe Co\nrun 1 pre no post no"),
                  "Pair mlspin: the cutoff 6 of model file " + model_file("heisenberg_big.pt") +
                      " is larger than the neighbor list cutoff 5.5");
@@ -115,7 +109,7 @@ TEST(PairMLSpinFiles, ModelsThatDoNotFitTheSimulationAreErrors)
 
 TEST(PairMLSpinFiles, TwoTypesWithOneNullNeedHybrid)
 {
-  EXPECT_MESSAGE(error_after(box(), pair("heisenberg.pt", "Fe NULL")),
+  EXPECT_CONTAINS(error_after(box(), pair("heisenberg.pt", "Fe NULL")),
                  "Pair mlspin: atom type 2 is NULL in pair_coeff; types left to other styles need "
                  "pair_style hybrid/overlay");
 }
@@ -124,28 +118,28 @@ TEST(PairMLSpinFiles, FailingModelsStopEveryRank)
 {
   const auto setup = box();
   // NaN only on atom 2 (species Co), so on two ranks only the rank owning it fails
-  EXPECT_MESSAGE(error_after(setup, "set atom 2 type 2\n" + pair("bad_nan.pt") + "run 0 post no"),
+  EXPECT_CONTAINS(error_after(setup, "set atom 2 type 2\n" + pair("bad_nan.pt") + "run 0 post no"),
                  "Pair mlspin: model file " + model_file("bad_nan.pt") +
                      " returned non-finite energies, fields or forces (energy of atom ID 2) at step 0");
-  EXPECT_MESSAGE(error_after(setup, pair("bad_raises.pt") + "run 0 post no"),
+  EXPECT_CONTAINS(error_after(setup, pair("bad_raises.pt") + "run 0 post no"),
                  "forward() failed: The following operation failed in the TorchScript interpreter");
-  EXPECT_MESSAGE(error_after(setup, pair("bad_raises.pt") + "run 0 post no"), "this test model always fails");
-  EXPECT_MESSAGE(error_after(setup, pair("bad_dtype_mismatch.pt") + "run 0 post no"),
+  EXPECT_CONTAINS(error_after(setup, pair("bad_raises.pt") + "run 0 post no"), "this test model always fails");
+  EXPECT_CONTAINS(error_after(setup, pair("bad_dtype_mismatch.pt") + "run 0 post no"),
                  "forward() returned Float energies, but mlspin.json declares dtype float64");
-  EXPECT_MESSAGE(error_after(setup, pair("bad_shape.pt") + "run 0 post no"),
+  EXPECT_CONTAINS(error_after(setup, pair("bad_shape.pt") + "run 0 post no"),
                  "forward() returned energies of shape [], expected [n_local]");
 }
 
 TEST(PairMLSpinFiles, SettingsAndSimulationRequirements)
 {
   const auto setup = box();
-  EXPECT_MESSAGE(error_after(setup, "pair_style mlspin speed 11"),
+  EXPECT_CONTAINS(error_after(setup, "pair_style mlspin speed 11"),
                  "Unknown pair mlspin keyword speed: use forces, threads, chunk or timers");
-  EXPECT_MESSAGE(error_after(setup, "pair_style mlspin threads 0"), "Pair mlspin threads must be a positive integer, got 0");
-  EXPECT_MESSAGE(error_after(setup, "pair_style mlspin forces"), "Pair mlspin keyword forces needs a value");
-  EXPECT_MESSAGE(error_after(setup, "newton off on\n" + pair("heisenberg.pt") + "run 0 post no"),
+  EXPECT_CONTAINS(error_after(setup, "pair_style mlspin threads 0"), "Pair mlspin threads must be a positive integer, got 0");
+  EXPECT_CONTAINS(error_after(setup, "pair_style mlspin forces"), "Pair mlspin keyword forces needs a value");
+  EXPECT_CONTAINS(error_after(setup, "newton off on\n" + pair("heisenberg.pt") + "run 0 post no"),
                  "Pair mlspin requires newton_pair on");
-  EXPECT_MESSAGE(error_after("units metal\natom_style atomic\nlattice bcc 2.8665\nregion b block 0 3 0 3 0 3\n"
+  EXPECT_CONTAINS(error_after("units metal\natom_style atomic\nlattice bcc 2.8665\nregion b block 0 3 0 3 0 3\n"
                              "create_box 1 b\ncreate_atoms 1 box\nmass 1 1.0\n",
                              pair("heisenberg.pt", "Fe") + "run 0 post no"),
                  "Pair mlspin requires an atom style with spins");

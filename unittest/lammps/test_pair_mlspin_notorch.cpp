@@ -9,6 +9,8 @@
 
 #include <gtest/gtest.h>
 
+#include "../expect_contains.h"
+
 #include <string>
 
 using mlspin_test::LammpsSession;
@@ -16,12 +18,6 @@ using mlspin_test::LammpsSession;
 namespace {
 
 const char *const kHowToFix = "install LibTorch (Debian/Ubuntu: apt-get install libtorch-dev";
-
-#define EXPECT_CONTAINS(text, part)                           \
-  do {                                                        \
-    const std::string text_ = (text);                         \
-    EXPECT_NE(text_.find(part), std::string::npos) << text_;  \
-  } while (0)
 
 }    // namespace
 
