@@ -100,6 +100,23 @@ def evaluate_unit(module, meta, path):
     return ds, m, row
 
 
+def markdown_table(units, pooled, by_kind):
+    """The model card's table: one row per unit, then each kind and all units pooled."""
+    lines = ["| unit | snapshots x spins | transverse fm RMSE | transverse fm R^2 |", "|---|---|---|---|"]
+    for u in units:
+        spins = "/".join(str(a) for a in u["atoms_per_snapshot"])
+        lines.append(f"| {u['name']} | {u['snapshots']} x {spins} | {u['transverse_rmse']:.2g} | {u['transverse_r2']:.4f} |")
+    rows = list(by_kind.items()) if len(by_kind) > 1 else []
+    for kind, k in rows:
+        if k["units"] == 1:  # a bootstrap over one unit says nothing about the spread
+            continue
+        lines.append(f"| {kind}: {k['units']} units pooled | | {k['transverse_rmse']:.2g} | "
+                     f"{k['transverse_r2']:.4f} (95%: {k['ci95'][0]:.4f}-{k['ci95'][1]:.4f}) |")
+    lines.append(f"| **all {pooled['units']} units pooled** | | {pooled['transverse_rmse']:.2g} | "
+                 f"**{pooled['transverse_r2']:.4f}** (95%: {pooled['ci95'][0]:.4f}-{pooled['ci95'][1]:.4f}) |")
+    return "\n".join(lines)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("data", nargs="+", help="data sets (NAME, NAME.dump or NAME.energy), one per unit")
@@ -109,6 +126,7 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=20261203, help="bootstrap RNG seed")
     p.add_argument("--stratify", action="store_true", help="resample within each kind of unit")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--markdown", action="store_true", help="also print the table of the model card")
     args = p.parse_args(argv)
     if args.resamples < 1:
         p.error("--resamples must be positive")
@@ -145,6 +163,8 @@ def main(argv=None):
     if len(by_kind) > 1:
         for kind, k in by_kind.items():
             print(f"  {kind}: {k['units']} units, R2 {k['transverse_r2']:.5f} ({k['ci95'][0]:.5f} - {k['ci95'][1]:.5f})")
+    if args.markdown:
+        print(markdown_table(units, pooled, by_kind))
     if args.out:
         with open(args.out, "w") as fh:
             json.dump({"model": args.model, "model_sha256": file_sha256(args.model), "units": units, "pooled": pooled, "by_kind": by_kind}, fh, indent=1)
