@@ -100,7 +100,7 @@ if [ "$what" = all ] || [ "$what" = blind ] || [ "$what" = blind-data ]; then
   [ -f tri12.data ] || $PY "$COMMON/make_configs.py" lattice --lattice triangular --L 12 --out tri12.data
   [ -f tri18.data ] || $PY "$COMMON/make_configs.py" lattice --lattice triangular --L 18 --out tri18.data
   BLIND_C18=(431 432 433 434 435 436)  # sets of ten 18x18 configurations
-  BLIND_Q12=(401 402 403)              # 12x12 quenches to t = 500 (alpha 1, 0.5, 1)
+  BLIND_Q12=(401 402 403 404 405 406 407 408)  # 12x12 quenches to t = 500 (alpha 1 / 0.5)
   {
     for s in "${BLIND_C18[@]}"; do configs blind_c18_s$s tri18.data 10 --lattice triangular --L 18 --seed $s; done
     for s in "${BLIND_Q12[@]}"; do quench12 blind $s; done
