@@ -81,7 +81,7 @@ if [ "$what" = all ] || [ "$what" = blind ] || [ "$what" = blind-data ]; then
   [ -f sq20.data ] || $PY "$COMMON/make_configs.py" lattice --lattice square --L 20 --out sq20.data
   [ -f sq30.data ] || $PY "$COMMON/make_configs.py" lattice --lattice square --L 30 --out sq30.data
   BLIND_C30=(421 422 423 424 425 426)   # sets of two 30x30 configurations, as in test_c30
-  BLIND_Q20=(411 412 413 414)           # 20x20 quenches, t = 10, as test_q20_s6
+  BLIND_Q20=(411 412 413)               # 20x20 quenches, t = 10, as test_q20_s6
   {
     for s in "${BLIND_C30[@]}"; do configs blind_c30_s$s sq30.data 2 --lattice square --L 30 --seed $s; done
     for s in "${BLIND_Q20[@]}"; do traj blind_q20_s$s sq20.data $s 0.5 0.05 200 10; done
