@@ -167,7 +167,7 @@ def main(argv=None):
         print(markdown_table(units, pooled, by_kind))
     if args.out:
         with open(args.out, "w") as fh:
-            json.dump({"model": args.model, "model_sha256": file_sha256(args.model), "units": units, "pooled": pooled, "by_kind": by_kind}, fh, indent=1)
+            json.dump({"model": os.path.relpath(args.model, os.path.dirname(os.path.abspath(args.out))), "model_sha256": file_sha256(args.model), "units": units, "pooled": pooled, "by_kind": by_kind}, fh, indent=1)
         print(f"wrote {args.out}")
     return 0
 

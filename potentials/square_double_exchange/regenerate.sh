@@ -88,6 +88,6 @@ if [ "$what" = all ] || [ "$what" = blind ] || [ "$what" = blind-data ]; then
   } > jobs_blind.txt
   run_list jobs_blind.txt
   [ "$what" = blind-data ] && exit 0
-  $PY "$COMMON/heldout.py" --model "$HERE/model.pt" --out "$HERE/blind_test.json" --stratify \
+  $PY "$COMMON/heldout.py" --model "$HERE/model.pt" --out "$HERE/blind_test.json" --stratify --markdown \
     "${BLIND_C30[@]/#/$DATA/blind_c30_s}" "${BLIND_Q20[@]/#/$DATA/blind_q20_s}"
 fi

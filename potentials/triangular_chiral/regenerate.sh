@@ -107,6 +107,6 @@ if [ "$what" = all ] || [ "$what" = blind ] || [ "$what" = blind-data ]; then
   } > jobs_blind.txt
   run_list jobs_blind.txt
   [ "$what" = blind-data ] && exit 0
-  $PY "$COMMON/heldout.py" --model "$HERE/model.pt" --out "$HERE/blind_test.json" --stratify \
+  $PY "$COMMON/heldout.py" --model "$HERE/model.pt" --out "$HERE/blind_test.json" --stratify --markdown \
     "${BLIND_Q12[@]/#/$DATA/blind_q12_s}" "${BLIND_C18[@]/#/$DATA/blind_c18_s}"
 fi
