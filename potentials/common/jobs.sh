@@ -2,7 +2,8 @@
 # arguments): paths, settings (DATA created and made absolute), the job-line writers of
 # run_jobs.py lists, run_list and train_model.
 # Environment: LMP (default build/lmp), DATA (default NAME/data), WORKERS (parallel
-# serial LAMMPS processes, default 2), THREADS (torch threads of the training, default 2).
+# serial LAMMPS processes, default 2), NICE (their nice level, default 10), THREADS (torch
+# threads of the training, default 2).
 ROOT=$(cd "$HERE/../.." && pwd)
 COMMON=$ROOT/potentials/common
 LMP=${LMP:-$ROOT/build/lmp}
@@ -25,7 +26,7 @@ mkdir -p "$DATA"
 DATA=$(cd "$DATA" && pwd)
 
 run_list() {  # run_list JOBS: run a job list, WORKERS at a time, resumably
-  $PY "$COMMON/run_jobs.py" "$1" --workers "$WORKERS"
+  $PY "$COMMON/run_jobs.py" "$1" --workers "$WORKERS" --nice "${NICE:-10}"
 }
 train_model() {  # train_model DATA_SETS_AND_OPTIONS...: fit into NAME/fit, ship NAME/model.pt
   $PY "$ROOT/tools/mlspin-train" train --threads "$THREADS" --out "$HERE/fit" "$@"

@@ -5,6 +5,8 @@
 #   potentials/square_double_exchange/regenerate.sh data       # only the data
 #   potentials/square_double_exchange/regenerate.sh train      # only the training (data present)
 #   potentials/square_double_exchange/regenerate.sh jobs       # only write the first job list
+#   potentials/square_double_exchange/regenerate.sh blind      # only the blind test (data + one evaluation)
+#   potentials/square_double_exchange/regenerate.sh blind-data # only the blind test's data
 #
 # Environment: LMP, DATA, WORKERS, THREADS (see ../common/jobs.sh).
 # Not part of CI. Interrupted data generation continues where it stopped (NAME.done files).
@@ -29,8 +31,10 @@ if [ "$what" = all ] || [ "$what" = data ] || [ "$what" = jobs ]; then
     $PY "$COMMON/make_configs.py" lattice --lattice square --L $L --out sq$L.data
   done
   # Phase 1: quench trajectories from random spins (fix llg, T = 0) and configurations.
-  # train_*: training; valid_*: early stopping and learning-rate schedule; test_*: held out,
-  # evaluated once at the end (other seeds, dt and lattice sizes than training).
+  # train_*: training; valid_*: early stopping and learning-rate schedule; test_*: held
+  # out from training, but their metrics were compared between releases (which data,
+  # invariants and settings to keep), so they are selection data, not a blind test
+  # (README.md, "Validation and selection data"; the blind test is the last step below).
   # ED costs ~ N^3 (1.3 s per field evaluation at 20x20), so trajectories run mostly on
   # 12x12 and 16x16; configurations on 20x20; tests on 20x20 and 30x30.
   {
@@ -68,4 +72,23 @@ if [ "$what" = all ] || [ "$what" = train ]; then
     --valid $D/valid_q16_s5 $D/valid_c20 \
     --test $D/test_q20_s6 $D/test_c30 \
     --radius 4 --cross-radius 2.7 --bond-shells 2 --hidden 128,128,64 --w-field 0.02 --epochs 30 --schedule cosine --seed 1
+fi
+
+if [ "$what" = all ] || [ "$what" = blind ] || [ "$what" = blind-data ]; then
+  # Blind test: never used for choices. Made after the shipped model was final, from
+  # fresh seeds (411-, 421-: no job above or of an earlier release used them) with the
+  # recipes of test_c30 and test_q20_s6, and evaluated once (README.md, "Blind test").
+  # Not for choosing between models: a model chosen on these numbers needs a new blind set.
+  [ -f sq20.data ] || $PY "$COMMON/make_configs.py" lattice --lattice square --L 20 --out sq20.data
+  [ -f sq30.data ] || $PY "$COMMON/make_configs.py" lattice --lattice square --L 30 --out sq30.data
+  BLIND_C30=(421 422 423 424 425 426)   # sets of two 30x30 configurations, as in test_c30
+  BLIND_Q20=(411 412 413)               # 20x20 quenches, t = 10, as test_q20_s6
+  {
+    for s in "${BLIND_C30[@]}"; do configs blind_c30_s$s sq30.data 2 --lattice square --L 30 --seed $s; done
+    for s in "${BLIND_Q20[@]}"; do traj blind_q20_s$s sq20.data $s 0.5 0.05 200 10; done
+  } > jobs_blind.txt
+  run_list jobs_blind.txt
+  [ "$what" = blind-data ] && exit 0
+  $PY "$COMMON/heldout.py" --model "$HERE/model.pt" --out "$HERE/blind_test.json" --stratify --markdown \
+    "${BLIND_C30[@]/#/$DATA/blind_c30_s}" "${BLIND_Q20[@]/#/$DATA/blind_q20_s}"
 fi

@@ -6,6 +6,8 @@
 #   potentials/triangular_chiral/regenerate.sh train      # only the training (data present;
 #                                                         # THREADS=1: three fits of ~48 min)
 #   potentials/triangular_chiral/regenerate.sh jobs       # only write the first job list
+#   potentials/triangular_chiral/regenerate.sh blind      # only the blind test (data + one evaluation)
+#   potentials/triangular_chiral/regenerate.sh blind-data # only the blind test's data
 #
 # Environment: LMP, DATA, WORKERS, THREADS (see ../common/jobs.sh).
 # Not part of CI. Interrupted data generation continues where it stopped (NAME.done files).
@@ -37,8 +39,11 @@ if [ "$what" = all ] || [ "$what" = data ] || [ "$what" = jobs ]; then
         --max-noise 0.1 --seed $s --out dom18_s$s.data
   done
   # Phase 1: quench trajectories from random spins (fix llg, T = 0) and configurations.
-  # train_*: training; valid_*: early stopping and learning-rate schedule; test_*: held out,
-  # evaluated once at the end (other seeds, dt and lattice sizes than training).
+  # train_*: training; valid_*: early stopping and learning-rate schedule; test_*: held
+  # out from training (other seeds, dt and lattice sizes), but their metrics were compared
+  # between releases (weight decay, cross radius, committee), so they are selection data,
+  # not a blind test (README.md, "Validation and selection data"; the blind test is the
+  # last step below).
   {
     traj train_q18_s21 tri18.data 21 1.0 0.2 300 25        # t = 60
     traj test_q18_s23 tri18.data 23 0.5 0.1 200 20         # t = 20
@@ -85,4 +90,24 @@ if [ "$what" = all ] || [ "$what" = train ]; then
   cp "$HERE/fit/model.pt" "$HERE/model.pt"
   $PY "$ROOT/tools/mlspin-train" evaluate --threads "$THREADS" --out "$HERE/fit/more_test" "$HERE/fit/model.pt" \
     $D/test_q12_s{30,31,32,33}
+fi
+
+if [ "$what" = all ] || [ "$what" = blind ] || [ "$what" = blind-data ]; then
+  # Blind test: never used for choices. Made after the shipped model (release 5) was
+  # final, from fresh seeds (401-, 431-: no job above or of an earlier release used them)
+  # with the recipes of test_q12_s10 / s30-33 and of valid_c18, and evaluated once
+  # (README.md, "Blind test"). Not for choosing between models: a model chosen on these
+  # numbers needs a new blind set.
+  [ -f tri12.data ] || $PY "$COMMON/make_configs.py" lattice --lattice triangular --L 12 --out tri12.data
+  [ -f tri18.data ] || $PY "$COMMON/make_configs.py" lattice --lattice triangular --L 18 --out tri18.data
+  BLIND_C18=(431 432 433 434 435 436)  # sets of ten 18x18 configurations
+  BLIND_Q12=(401 402 403 404 405 406 407 408)  # 12x12 quenches to t = 500 (alpha 1 / 0.5)
+  {
+    for s in "${BLIND_C18[@]}"; do configs blind_c18_s$s tri18.data 10 --lattice triangular --L 18 --seed $s; done
+    for s in "${BLIND_Q12[@]}"; do quench12 blind $s; done
+  } > jobs_blind.txt
+  run_list jobs_blind.txt
+  [ "$what" = blind-data ] && exit 0
+  $PY "$COMMON/heldout.py" --model "$HERE/model.pt" --out "$HERE/blind_test.json" --stratify --markdown \
+    "${BLIND_Q12[@]/#/$DATA/blind_q12_s}" "${BLIND_C18[@]/#/$DATA/blind_c18_s}"
 fi
