@@ -28,7 +28,12 @@ DATA=$(cd "$DATA" && pwd)
 run_list() {  # run_list JOBS: run a job list, WORKERS at a time, resumably
   $PY "$COMMON/run_jobs.py" "$1" --workers "$WORKERS" --nice "${NICE:-10}"
 }
+ship_model() {  # NAME/fit/model.pt -> NAME/model.pt, its data names made relative to NAME/
+  cp "$HERE/fit/model.pt" "$HERE/model.pt"
+  $PY "$COMMON/portable_metadata.py" --written-in "$HERE/fit" "$HERE/model.pt"
+}
+
 train_model() {  # train_model DATA_SETS_AND_OPTIONS...: fit into NAME/fit, ship NAME/model.pt
   $PY "$ROOT/tools/mlspin-train" train --threads "$THREADS" --out "$HERE/fit" "$@"
-  cp "$HERE/fit/model.pt" "$HERE/model.pt"
+  ship_model
 }

@@ -77,8 +77,8 @@ if [ "$what" = all ] || [ "$what" = train ]; then
          $D/train_c18 $D/train_c12 $D/train_p12 $D/train_c12b $D/train_c18b)
   VALID=($D/valid_q12_s9 $D/valid_c18)
   TEST=($D/test_q24_s31 $D/test_q18_s23 $D/test_q12_s10 $D/test_d18_s44)
-  # three fits that differ in the seed only (same --threads: the committee needs equal
-  # descriptor tables), then one model file of their mean (README, "Training")
+  # three fits that differ in the seed only, then one model file of their mean
+  # (README, "Training"; version-2 descriptor tables are the same on any machine)
   for seed in 1 2 3; do
     $PY "$ROOT/tools/mlspin-train" train --threads "$THREADS" --quiet --out "$HERE/fit_s$seed" "${TRAIN[@]}" \
       --valid "${VALID[@]}" --test "${TEST[@]}" \
@@ -87,7 +87,7 @@ if [ "$what" = all ] || [ "$what" = train ]; then
   done
   $PY "$ROOT/tools/mlspin-train" committee --threads "$THREADS" --out "$HERE/fit" \
     "$HERE"/fit_s{1,2,3}/checkpoint_best.pt --valid "${VALID[@]}" --test "${TEST[@]}"
-  cp "$HERE/fit/model.pt" "$HERE/model.pt"
+  ship_model
   $PY "$ROOT/tools/mlspin-train" evaluate --threads "$THREADS" --out "$HERE/fit/more_test" "$HERE/fit/model.pt" \
     $D/test_q12_s{30,31,32,33}
 fi
