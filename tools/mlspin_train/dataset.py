@@ -38,6 +38,8 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from .physics import hbar_for
+
 REQUIRED = ("id", "type", "spx", "spy", "spz", "fmx", "fmy", "fmz")
 _POSITION_SETS = (("x", "y", "z"), ("xu", "yu", "zu"), ("xs", "ys", "zs"))
 
@@ -229,8 +231,6 @@ def _convert_fm(frames: List[Frame], units: Optional[str], hbar_written: Optiona
     """Express fm with this version's hbar when the file was written with another."""
     if units is None:
         return
-    from .physics import hbar_for
-
     hbar = hbar_for(units)
     if hbar_written is None:
         if units == "lj":
@@ -502,8 +502,6 @@ def write_dataset(
     comments: Sequence[str] = (),
     dimension: Optional[int] = None,
 ) -> Tuple[str, str]:
-    from .physics import hbar_for
-
     dump_path, energy_path = dataset_paths(name)
     with open(dump_path, "w") as fh:
         for f in frames:
