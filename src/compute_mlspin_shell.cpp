@@ -142,6 +142,9 @@ void ComputeMLSpinShell::collect_ring(int i, std::vector<RingNeighbour> &ring) c
 void ComputeMLSpinShell::compute_peratom()
 {
   invoked_peratom = update->ntimestep;
+  if (!list)    // init() has not run since the compute was defined
+    error->all(FLERR, "Compute {} is used before a run has set it up: issue run 0 after defining it",
+               style_name);
   grow_output();
   comm->forward_comm(this);
   neighbor->build_one(list);

@@ -6,6 +6,8 @@
 
 #include "../expect_contains.h"
 
+#include "library.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -307,6 +309,29 @@ TEST(ComputeMLSpinOrder, GroupSelectsTheSitesNotTheNeighbours)
   }
 }
 
+// Spins changed through the library interface after a run: the ghost atoms still hold
+// the old spins, which the compute must not use.
+TEST(ComputeMLSpinOrder, SpinsSetBetweenRunsReachTheGhostAtoms)
+{
+  const int l = 6;
+  LammpsSession lmp;
+  lmp.commands(lattice_setup(Lattice::triangular, l) + kGhostRange + kTriangularComputes);
+  set_spins(lmp, l, [](int, int) { return V{0, 0, 1}; });
+  std::vector<double> sp;
+  const SpinField tetra = tetrahedral(kX, kY, kZ);
+  for (int n2 = 0; n2 < l; n2++)
+    for (int n1 = 0; n1 < l; n1++) {
+      const V v = unit(tetra(n1, n2));
+      sp.insert(sp.end(), {v.x, v.y, v.z, 1.0});
+    }
+  lmp.scatter("sp", 4, sp);    // no run: the compute is invoked by the gather below
+  const Values v = triangular_values(lmp);
+  for (int i = 0; i < l * l; i++) {
+    EXPECT_NEAR(v.chi[i], -kTetraChirality, 1e-12) << "atom " << i + 1;
+    EXPECT_NEAR(v.ord[3 * i + 1], -1.0, 1e-12) << "atom " << i + 1;
+  }
+}
+
 // ---------------------------------------------------------------------------------
 // 1 vs 2 ranks and fix llg runs: per-step invocation, thermo through compute reduce, dump
 
@@ -459,4 +484,15 @@ TEST(ComputeMLSpinOrder, BadInputGivesClearErrors)
     lmp.commands(c.setup);
     EXPECT_CONTAINS(lmp.error_of(c.commands), c.expected);
   }
+
+  // a compute defined after the last run, read through the library interface (which
+  // records the error instead of throwing it)
+  LammpsSession lmp;
+  lmp.commands(tri + kGhostRange + "run 0 post no\ncompute chi all mlspin/chirality\n");
+  std::vector<double> chi(36);
+  lammps_gather(lmp.lmp(), "c_chi", 1, 1, chi.data());
+  char message[512] = "";
+  ASSERT_TRUE(lammps_has_error(lmp.lmp()));
+  lammps_get_last_error_message(lmp.lmp(), message, sizeof message);
+  EXPECT_CONTAINS(std::string(message), "is used before a run has set it up: issue run 0");
 }
