@@ -87,19 +87,20 @@ void ComputeMLSpinShell::init()
   if (!atom->sp_flag) error->all(FLERR, "Compute {} needs per-atom spins (atom_style spin/lattice)", style_name);
   cutoff = cutoff_user > 0.0 ? cutoff_user : default_cutoff();
 
-  // ghost atoms must reach the cutoff (the same range test as compute rdf's)
-  const double skin = neighbor->skin;
+  // the list is reused until the next reneighboring, so it reaches the skin further
+  // (as compute rdf's); ghost atoms must cover that range
+  const double skin = neighbor->skin, list_cutoff = cutoff + skin;
   const double ghost_range =
       force->pair ? std::max(force->pair->cutforce + skin, comm->cutghostuser) : comm->cutghostuser;
-  if (cutoff > ghost_range)
+  if (list_cutoff > ghost_range)
     error->all(FLERR,
-               "Compute {} nearest-neighbour cutoff {} exceeds the ghost atom range {}: use "
-               "comm_modify cutoff {} (or larger)",
-               style_name, cutoff, ghost_range, cutoff);
+               "Compute {} nearest-neighbour cutoff {} plus the neighbor skin {} exceeds the ghost atom "
+               "range {}: use comm_modify cutoff {} (or larger)",
+               style_name, cutoff, skin, ghost_range, list_cutoff);
   if ((neighbor->style == Neighbor::MULTI) || (neighbor->style == Neighbor::MULTI_OLD))
     error->all(FLERR, "Compute {} needs neighbor style bin or nsq", style_name);
 
-  neighbor->add_request(this, NeighConst::REQ_FULL | NeighConst::REQ_OCCASIONAL)->set_cutoff(cutoff);
+  neighbor->add_request(this, NeighConst::REQ_FULL | NeighConst::REQ_OCCASIONAL)->set_cutoff(list_cutoff);
 }
 
 void ComputeMLSpinShell::init_list(int /*id*/, NeighList *ptr)

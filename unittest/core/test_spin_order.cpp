@@ -174,6 +174,28 @@ TEST(SpinOrder, GlobalSpinRotationsLatticeRotationsAndRingStartChangeNothing)
   EXPECT_GT(spread, 0.1);    // random spins are chiral somewhere: the checks above are not 0 == 0
 }
 
+// the four sublattice sums weigh 1/4 each: M + |m|^2 <= 1, hence |T| <= 1
+TEST(SpinOrder, TriangularOrderIsBounded)
+{
+  std::mt19937 rng(7);
+  double largest_t = 0.0;
+  for (int trial = 0; trial < 20000; trial++) {
+    const Vec3 centre = random_unit(rng);
+    std::vector<Vec3> around(6);
+    for (Vec3 &v : around) v = random_unit(rng);
+    const SpinField s = [&](int n1, int n2) {
+      for (int k = 0; k < 6; k++)
+        if (kTriangularOffsets[k][0] == n1 && kTriangularOffsets[k][1] == n2) return around[k];
+      return centre;
+    };
+    const TriangularOrder o = triangular_order(centre, triangular_ring(0, 0, s));
+    EXPECT_LE(o.m_point + o.uniform * o.uniform, 1.0 + 1e-14);
+    EXPECT_LE(std::fabs(o.tetrahedral), 1.0 + 1e-14);
+    largest_t = std::max(largest_t, std::fabs(o.tetrahedral));
+  }
+  EXPECT_GT(largest_t, 0.3);
+}
+
 TEST(SpinOrder, SquareLatticeNeelAndFerroOrder)
 {
   struct Case {

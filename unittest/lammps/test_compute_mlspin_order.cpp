@@ -431,7 +431,7 @@ TEST(ComputeMLSpinOrder, FixLLGRunsGiveTheSameValuesOnOneAndTwoRanks)
 TEST(ComputeMLSpinOrder, SameSpinsGiveTheSameValuesOnOneAndTwoRanks)
 {
   const int l = 12;
-  const std::string setup = lattice_setup(Lattice::triangular, l, 0.05) + "comm_modify cutoff 1.5\n";
+  const std::string setup = lattice_setup(Lattice::triangular, l, 0.05) + kGhostRange;
   auto evaluate = [&](MPI_Comm comm) {
     LammpsSession lmp(comm);
     lmp.commands(setup + kTriangularComputes);
@@ -471,7 +471,7 @@ TEST(ComputeMLSpinOrder, BadInputGivesClearErrors)
       {tri, "comm_modify cutoff 2\ncompute o all mlspin/order square\ncompute m all reduce ave c_o[1]\n"
             "thermo_style custom step c_m\nrun 0",
        "a site of a square lattice has 4"},
-      {tri, "comm_modify cutoff 2\ncompute chi all mlspin/chirality cutoff 1.8\ncompute m all reduce ave c_chi\n"
+      {tri, "comm_modify cutoff 2.5\ncompute chi all mlspin/chirality cutoff 1.8\ncompute m all reduce ave c_chi\n"
             "thermo_style custom step c_m\nrun 0",
        "atom 1 has 12 neighbours within the cutoff 1.8"},
       {lattice_setup(Lattice::triangular, 6, 0.0, true),
