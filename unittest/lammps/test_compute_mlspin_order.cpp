@@ -294,6 +294,26 @@ TEST(ComputeMLSpinOrder, SquareLatticeNeelAndFerroOrder)
     }
 }
 
+TEST(ComputeMLSpinOrder, SpinPackageAtomStyleGivesTheSameValues)
+{
+  const int l = 6;
+  std::string spin_setup = lattice_setup(Lattice::triangular, l, 0.03);
+  const Values reference = [&] {
+    LammpsSession lmp;
+    lmp.commands(spin_setup + kGhostRange + kTriangularComputes);
+    set_spins(lmp, l, random_spins(l, 4));
+    return triangular_values(lmp);
+  }();
+  spin_setup.replace(spin_setup.find("atom_style spin/lattice"), 23, "atom_style spin");
+  LammpsSession lmp;
+  lmp.commands(spin_setup + kGhostRange + kTriangularComputes);
+  set_spins(lmp, l, random_spins(l, 4));
+  const Values v = triangular_values(lmp);
+  ASSERT_EQ(v.chi.size(), reference.chi.size());
+  for (size_t k = 0; k < v.chi.size(); k++) EXPECT_EQ(v.chi[k], reference.chi[k]);
+  for (size_t k = 0; k < v.ord.size(); k++) EXPECT_EQ(v.ord[k], reference.ord[k]);
+}
+
 TEST(ComputeMLSpinOrder, GroupSelectsTheSitesNotTheNeighbours)
 {
   const int l = 6;
@@ -462,7 +482,8 @@ TEST(ComputeMLSpinOrder, BadInputGivesClearErrors)
       {tri, "compute o all mlspin/order", "needs a lattice after the style: triangular or square"},
       {tri, "compute o all mlspin/order kagome", "lattice must be triangular or square, got kagome"},
       {tri, "compute chi all mlspin/chirality cutoff -1", "cutoff must be a positive distance"},
-      {tri, "compute chi all mlspin/chirality cutoff", "cutoff"},
+      {tri, "compute chi all mlspin/chirality cutoff", "Illegal compute mlspin/chirality cutoff command: missing argument"},
+      {tri, "compute o all mlspin/order square cutoff abc", "Expected floating point parameter instead of 'abc'"},
       {tri, "compute chi all mlspin/chirality\ncompute m all reduce ave c_chi\nthermo_style custom step c_m\nrun 0",
        "exceeds the ghost atom range"},
       {sq, "comm_modify cutoff 2\ncompute chi all mlspin/chirality\ncompute m all reduce ave c_chi\n"
