@@ -18,6 +18,8 @@
 #include "pair_mlspin.h"
 #include "pair_sd_tb.h"
 #include "compute_sd_tb_electrons.h"
+#include "compute_mlspin_chirality.h"
+#include "compute_mlspin_order.h"
 
 #include <dlfcn.h>
 
@@ -48,6 +50,16 @@ Pair *sd_tb_creator(LAMMPS *lmp)
 Compute *sd_tb_electrons_creator(LAMMPS *lmp, int narg, char **arg)
 {
   return new ComputeSDTBElectrons(lmp, narg, arg);
+}
+
+Compute *mlspin_chirality_creator(LAMMPS *lmp, int narg, char **arg)
+{
+  return new ComputeMLSpinChirality(lmp, narg, arg);
+}
+
+Compute *mlspin_order_creator(LAMMPS *lmp, int narg, char **arg)
+{
+  return new ComputeMLSpinOrder(lmp, narg, arg);
 }
 
 // An atom style object created from this library outlives `plugin unload` (LAMMPS
@@ -99,4 +111,10 @@ extern "C" void lammpsplugin_init(void *lmp_ptr, void *handle, void *regfunc)
   register_style(register_plugin, lmp_ptr, handle, "compute", "sd/tb/electrons",
                  "mlspin: per-atom electron density and spin of pair_style sd/tb",
                  reinterpret_cast<void *>(&sd_tb_electrons_creator), true);
+  register_style(register_plugin, lmp_ptr, handle, "compute", "mlspin/chirality",
+                 "mlspin: per-atom scalar spin chirality on the triangular lattice",
+                 reinterpret_cast<void *>(&mlspin_chirality_creator), true);
+  register_style(register_plugin, lmp_ptr, handle, "compute", "mlspin/order",
+                 "mlspin: per-atom local magnetic order parameters (triangular, square lattice)",
+                 reinterpret_cast<void *>(&mlspin_order_creator), true);
 }
