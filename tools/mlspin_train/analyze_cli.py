@@ -106,7 +106,10 @@ def print_table(out: Dict) -> None:
     print(f"window: t = {t0:.4g} .. {t1:.4g} ({est['correlation']['snapshots_in_window']} snapshots; {est['correlation']['window_reason']})")
     for name in ESTIMATORS + ("first_moment",):
         e = est[name]
-        print(f"{name:>12}: n = {e['exponent']:.3f} +- {e['exponent_err']:.3f} ({e['error_kind']})  [{LABELS[name]}]")
+        if e["exponent"] is None:
+            print(f"{name:>12}: no exponent ({e['note']})")
+            continue
+        print(f"{name:>12}: n = {e['exponent']:.3f} +- {_fmt(e['exponent_err'], 5).strip()} ({e['error_kind']})  [{LABELS[name]}]")
 
 
 def plot(out: Dict, runs, path: str) -> None:
@@ -118,10 +121,12 @@ def plot(out: Dict, runs, path: str) -> None:
     positive = t > 0
     for name, color in zip(ESTIMATORS + ("first_moment",), ("tab:blue", "tab:green", "tab:gray")):
         e = out["estimators"][name]
+        if e["exponent"] is None:
+            continue
         mean = np.array([np.nan if v is None else v for v in e["table"]["mean"]])
         sem = np.array([np.nan if v is None else v for v in e["table"]["sem"]])
         ax.errorbar(t[positive], mean[positive], yerr=np.nan_to_num(sem[positive]), fmt="o", ms=3, color=color,
-                    label=f"{name}: n = {e['exponent']:.2f} $\\pm$ {e['exponent_err']:.2f}")
+                    label=f"{name}: n = {e['exponent']:.2f} $\\pm$ {e['exponent_err'] or float('nan'):.2f}")
         t0, t1 = e["window"]
         inside = (t >= t0) & (t <= t1)
         tw = t[inside]
@@ -138,8 +143,10 @@ def plot(out: Dict, runs, path: str) -> None:
     ax.legend(fontsize=8)
     ax.set_title("domain length; shaded: fit window")
     # scaling collapse: S(q, t) / L^d against q L, d = 2, with L = L_C
-    lengths = np.nanmean(np.where(np.isfinite(runs.lengths["correlation"]), runs.lengths["correlation"], np.nan), axis=0)
-    s_mean = np.nanmean(runs.sign_sq, axis=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)     # empty q bins, single-domain snapshots
+        lengths = np.nanmean(np.where(np.isfinite(runs.lengths["correlation"]), runs.lengths["correlation"], np.nan), axis=0)
+        s_mean = np.nanmean(runs.sign_sq, axis=0)
     inside = np.nonzero((t >= t0) & (t <= t1))[0]
     colors = plt.cm.viridis(np.linspace(0, 1, max(len(inside), 1)))
     for k, color in zip(inside, colors):

@@ -300,7 +300,7 @@ def growth_exponent(times: np.ndarray, lengths: np.ndarray, window: Window) -> D
         err, kind = float(slopes.std(ddof=1) / math.sqrt(len(slopes))), f"standard error of the mean over {len(slopes)} runs"
     else:
         err, kind = fits[0][1], "least-squares error of the single run's fit (1 run: no spread over runs)"
-    return {"exponent": float(slopes.mean()), "exponent_err": err, "error_kind": kind,
+    return {"exponent": float(slopes.mean()), "exponent_err": err if math.isfinite(err) else None, "error_kind": kind,
             "run_exponents": slopes.tolist(), "window": [window.t0, window.t1], "window_reason": window.reason,
             "snapshots_in_window": int(inside.sum())}
 
@@ -378,10 +378,15 @@ def analyse(runs: Runs, window: Optional[Tuple[float, float]] = None, saturation
     for name in ESTIMATORS + ("first_moment",):
         values = runs.lengths[name] if name != "first_moment" else runs.first_moment
         mean, sem = mean_and_sem(values)
-        entry = growth_exponent(runs.times, values, chosen)
+        try:
+            entry = growth_exponent(runs.times, values, chosen)
+        except CoarseningError as e:
+            if name != "first_moment":
+                raise CoarseningError(f"{name} estimator: {e}") from None
+            entry = {"exponent": None, "exponent_err": None, "window": [chosen.t0, chosen.t1], "note": str(e)}
         entry["table"] = {"per_run": _listed(values), "mean": _listed(mean), "sem": _listed(sem)}
         out["estimators"][name] = entry
-    out["estimators"]["first_moment"]["note"] = ("2 pi / <|q|> of the raw field (old estimator): depends on the order "
+    out["estimators"]["first_moment"].setdefault("note", "2 pi / <|q|> of the raw field (old estimator): depends on the order "
                                                  "amplitude and noise; for comparison only")
     return out
 
