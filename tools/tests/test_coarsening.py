@@ -378,3 +378,11 @@ def test_model_a_exponent_is_one_half_with_the_tools_window():
         e = result["estimators"][name]
         assert abs(e["exponent"] - 0.5) < 0.05, (name, e)
         assert abs(e["exponent"] - 0.5) < 3 * e["exponent_err"], (name, e)
+
+
+def test_script_entry_point_and_help():
+    import subprocess
+    import sys
+    script = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "mlspin-analyze")
+    done = subprocess.run([sys.executable, script, "coarsening", "--help"], capture_output=True, text=True)
+    assert done.returncode == 0 and "--lattice" in done.stdout and "--window" in done.stdout
