@@ -7,7 +7,7 @@ import json
 import math
 import sys
 import warnings
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, Optional, Sequence
 
 import numpy as np
 

@@ -32,6 +32,11 @@ Both count a sign flip by short-range noise as a tiny domain; the order fields a
 therefore local averages over a few sites (six triangles around a site, a 2 x 2
 plaquette), which removes isolated flips without moving a wall by more than a lattice
 constant, and the fit window starts only once the amplitude has nearly saturated.
+
+The fit window (``choose_window``) and its measured justification are described in
+doc/analysis.rst: domains formed (amplitude >= 90 % of its plateau), L_C doubled since
+then, L_C <= box / 16. n is the mean of one least-squares fit of ln L on ln t per run,
+with the standard error over runs.
 """
 
 from __future__ import annotations
@@ -46,8 +51,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .analysis import domain_length, reciprocal_lengths, site_grid, structure_factor
-from .dataset import DataError, Frame, read_dump_tables
+from .analysis import domain_length, grid_chirality, reciprocal_lengths, site_grid, structure_factor
+from .dataset import Box, DataError, Frame, read_dump_tables
 SQRT3 = math.sqrt(3.0)
 # primitive vectors a1, a2 (rows, lattice constant 1) of the supported lattices; the site
 # grid (m, n) sits at m a1 + n a2, as in analysis.site_grid and analysis.triangle_chirality
@@ -59,7 +64,7 @@ ESTIMATORS = ("correlation", "chord")
 AMPLITUDE_FRACTION = 0.9      # domains have formed when the amplitude reaches 90 % of its saturation,
 GROWTH_SINCE_FORMATION = 2.0  # the window starts once L_C has doubled since then
 BOX_FRACTION = 1.0 / 16.0     # and ends before L_C exceeds 1/16 of the shortest box period
-PLATEAU_SPAN = 0.1         # plateau: mean amplitude over the last 10 % of the time span
+PLATEAU_SPAN = 0.1            # plateau: mean amplitude over the last 10 % of the time span
 
 
 class CoarseningError(ValueError):
@@ -330,8 +335,8 @@ class Runs:
     amplitude: np.ndarray                   # [R, T] mean |order field| (|chi| of all triangles)
     lengths: Dict[str, np.ndarray]          # estimator -> [R, T]
     first_moment: np.ndarray                # [R, T] old estimator, for comparison
-    q: np.ndarray = None                    # [B] for the scaling plot
-    sign_sq: np.ndarray = None              # [R, T, B]
+    q: Optional[np.ndarray] = None          # [B] for the scaling plot
+    sign_sq: Optional[np.ndarray] = None    # [R, T, B]
     names: List[str] = field(default_factory=list)
     time_unit: str = ""
 
@@ -487,19 +492,10 @@ def order_field(spins: np.ndarray, lattice: str, square_order: str = "neel") -> 
     six-triangle chirality and the mean |chirality| of all triangles (triangular), or the
     plaquette projection and its mean modulus (square)."""
     if lattice == "triangular":
-        chi_up, chi_down = _triangle_chirality(spins)
+        chi_up, chi_down = grid_chirality(spins)
         return site_chirality(chi_up, chi_down), 0.5 * float(np.abs(chi_up).mean() + np.abs(chi_down).mean())
     field = plaquette_order(spins, square_order)
     return field, float(np.abs(field).mean())
-
-
-def _triangle_chirality(spins: np.ndarray):
-    """analysis.triangle_chirality on a spin grid instead of a frame (same labels)."""
-    right = np.roll(spins, -1, axis=0)
-    up = np.roll(spins, -1, axis=1)
-    diagonal = np.roll(right, -1, axis=1)
-    return (np.einsum("mnk,mnk->mn", spins, np.cross(right, up)),
-            np.einsum("mnk,mnk->mn", right, np.cross(diagonal, up)))
 
 
 def snapshot_time(step: int, items: Dict, dt: Optional[float]) -> Tuple[float, str]:

@@ -279,8 +279,9 @@ def test_reader_reads_both_spin_column_conventions_and_lj_time(tmp_path):
     assert "hbar/t" in ra.time_unit
     for k in co.ESTIMATORS:
         assert np.array_equal(ra.lengths[k], rb.lengths[k])
-    # stripes of width w along a1: the six-triangle field changes sign once per stripe edge
-    assert np.isinf(ra.lengths["chord"][0]) is np.False_
+    # stripes of width w across a1: the six-triangle field changes sign once per stripe
+    # edge, so bonds along a1 and a1 - a2 are cut with probability 1/w, along a2 never
+    assert ra.lengths["chord"] == pytest.approx([1.5 * 2, 1.5 * 3, 1.5 * 6])
     assert co.read_run(str(a), "triangular", dt=0.5, quiet=True).times == pytest.approx([0, 50, 100])
 
 
