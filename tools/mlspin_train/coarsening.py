@@ -346,10 +346,11 @@ class Runs:
 
 
 def analyse_field_series(fields: Sequence[np.ndarray], lattice: str, amplitudes: Optional[Sequence[float]] = None,
-                         quiet: bool = True, desc: str = "analysing"):
+                         raw_fields: Optional[Sequence[np.ndarray]] = None, quiet: bool = True, desc: str = "analysing"):
     """Per-snapshot results of one run given as order fields on the site grid:
     (amplitude [T], {estimator: [T]}, first moment [T], q, sign S(q) [T, B]). The
-    amplitude is mean |field| unless given."""
+    amplitude is mean |field| unless given; the old first-moment estimator is taken
+    of ``raw_fields`` if given (as the old tool did), else of the fields."""
     from tqdm import tqdm
     amp, lengths, old, sq = [], {k: [] for k in ESTIMATORS}, [], []
     q = None
@@ -357,7 +358,7 @@ def analyse_field_series(fields: Sequence[np.ndarray], lattice: str, amplitudes:
         amp.append(float(np.abs(f).mean()) if amplitudes is None else float(amplitudes[k]))
         for name, value in domain_lengths(f, lattice).items():
             lengths[name].append(value)
-        old.append(first_moment_length(f, lattice))
+        old.append(first_moment_length(f if raw_fields is None else raw_fields[k], lattice))
         q, s = sign_structure_factor(sign_field(f), lattice)
         sq.append(s)
     return np.array(amp), {k: np.array(v) for k, v in lengths.items()}, np.array(old), q, np.array(sq)
@@ -487,15 +488,17 @@ def _check_cell(a1: np.ndarray, a2: np.ndarray, lattice: str, where: str) -> Non
             f"(angle {math.degrees(math.acos(cos_want)):.0f} deg, equal lengths): check --lattice")
 
 
-def order_field(spins: np.ndarray, lattice: str, square_order: str = "neel") -> Tuple[np.ndarray, float]:
-    """(order field on the grid, order amplitude) of unit spins [L1, L2, 3]: the
-    six-triangle chirality and the mean |chirality| of all triangles (triangular), or the
-    plaquette projection and its mean modulus (square)."""
+def order_field(spins: np.ndarray, lattice: str, square_order: str = "neel") -> Tuple[np.ndarray, float, np.ndarray]:
+    """(order field on the grid, order amplitude, field of the old estimator) of unit
+    spins [L1, L2, 3]: the six-triangle chirality, the mean |chirality| of all triangles
+    and the up-down mean of analysis.triangular_order (triangular), or the plaquette
+    projection and its mean modulus (square)."""
     if lattice == "triangular":
         chi_up, chi_down = grid_chirality(spins)
-        return site_chirality(chi_up, chi_down), 0.5 * float(np.abs(chi_up).mean() + np.abs(chi_down).mean())
+        amplitude = 0.5 * float(np.abs(chi_up).mean() + np.abs(chi_down).mean())
+        return site_chirality(chi_up, chi_down), amplitude, 0.5 * (chi_up + chi_down)
     field = plaquette_order(spins, square_order)
-    return field, float(np.abs(field).mean())
+    return field, float(np.abs(field).mean()), field
 
 
 def snapshot_time(step: int, items: Dict, dt: Optional[float]) -> Tuple[float, str]:
@@ -515,7 +518,7 @@ def read_run(path: str, lattice: str, dt: Optional[float] = None, square_order: 
     """Order field and domain lengths of every snapshot of one dump."""
     from tqdm import tqdm
     items: Dict = {}
-    times, units, fields, amplitudes = [], set(), [], []
+    times, units, fields, amplitudes, raw = [], set(), [], [], []
     shape = None
     try:
         tables = read_dump_tables(path, items=items)
@@ -526,12 +529,13 @@ def read_run(path: str, lattice: str, dt: Optional[float] = None, square_order: 
             if shape is not None and spins.shape[:2] != shape:
                 raise CoarseningError(f"{where}: the grid changed from {shape[0]} x {shape[1]} to {spins.shape[0]} x {spins.shape[1]}")
             shape = spins.shape[:2]
-            field, amplitude = order_field(spins, lattice, square_order)
+            field, amplitude, raw_field = order_field(spins, lattice, square_order)
             t, unit = snapshot_time(step, items, dt)
             times.append(t)
             units.add(unit)
             fields.append(field)
             amplitudes.append(amplitude)
+            raw.append(raw_field)
     except (OSError, DataError) as e:
         raise CoarseningError(str(e)) from None
     if not fields:
@@ -541,8 +545,8 @@ def read_run(path: str, lattice: str, dt: Optional[float] = None, square_order: 
     order = np.argsort(times, kind="stable")
     if np.any(np.diff(np.asarray(times)[order]) == 0):
         raise CoarseningError(f"{path}: two snapshots at the same time (a dump appended to by a restarted run?)")
-    amp, lengths, old, q, sq = analyse_field_series([fields[k] for k in order], lattice, [amplitudes[k] for k in order], quiet=quiet,
-                                                    desc=f"analysing {os.path.basename(path)}")
+    amp, lengths, old, q, sq = analyse_field_series([fields[k] for k in order], lattice, [amplitudes[k] for k in order],
+                                                    [raw[k] for k in order], quiet=quiet, desc=f"analysing {os.path.basename(path)}")
     return RunResult(path, lattice, tuple(shape), np.asarray(times)[order], units.pop(), amp, lengths, old, q, sq)
 
 

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from mlspin_train import coarsening as co
-from mlspin_train.analysis import TETRAHEDRAL_CHIRALITY, reciprocal_lengths
+from mlspin_train.analysis import (TETRAHEDRAL_CHIRALITY, domain_length, grid_chirality, reciprocal_lengths,
+                                   structure_factor)
 from mlspin_train.analyze_cli import main
 
 SQRT3 = math.sqrt(3.0)
@@ -65,9 +66,10 @@ def flagship_like(n, seed, size=256, snapshots=24, xi=(1.5, 28.0)):
     return times, out
 
 
-def runs_of(fields_per_run, times, lattice, amplitudes=None):
+def runs_of(fields_per_run, times, lattice, amplitudes=None, raw_fields=None):
     """co.Runs of several runs given as order fields."""
-    results = [co.analyse_field_series(f, lattice, None if amplitudes is None else amplitudes[k])
+    results = [co.analyse_field_series(f, lattice, None if amplitudes is None else amplitudes[k],
+                                       None if raw_fields is None else raw_fields[k])
                for k, f in enumerate(fields_per_run)]
     return co.Runs(lattice, fields_per_run[0][0].shape, np.asarray(times, float),
                    np.array([r[0] for r in results]), {k: np.array([r[1][k] for r in results]) for k in co.ESTIMATORS},
@@ -179,17 +181,15 @@ def test_image_distances_and_box_of_the_triangular_torus():
 
 @functools.lru_cache(maxsize=2)
 def flagship_like_runs(n, seeds=4):
-    """co.Runs of the synthetic flagship-like patterns; the old estimator on the
-    up-down mean of the raw chirality, as analysis.triangular_order computes it."""
-    fields, amplitudes, old = [], [], []
+    """co.Runs of the synthetic flagship-like patterns; the old estimator of the
+    up-down mean of the raw chirality, as analysis.triangular_order and read_run take it."""
+    fields, amplitudes, raw = [], [], []
     for seed in range(seeds):
         times, tri = flagship_like(n, seed)
         fields.append([co.site_chirality(up, down) for up, down in tri])
         amplitudes.append([0.5 * (np.abs(up).mean() + np.abs(down).mean()) for up, down in tri])
-        old.append([co.first_moment_length(0.5 * (up + down), "triangular") for up, down in tri])
-    runs = runs_of(fields, times, "triangular", amplitudes)
-    runs.first_moment = np.array(old)
-    return runs
+        raw.append([0.5 * (up + down) for up, down in tri])
+    return runs_of(fields, times, "triangular", amplitudes, raw)
 
 
 @pytest.mark.parametrize("n", [0.5, 1.0])
@@ -282,6 +282,10 @@ def test_reader_reads_both_spin_column_conventions_and_lj_time(tmp_path):
     # stripes of width w across a1: the six-triangle field changes sign once per stripe
     # edge, so bonds along a1 and a1 - a2 are cut with probability 1/w, along a2 never
     assert ra.lengths["chord"] == pytest.approx([1.5 * 2, 1.5 * 3, 1.5 * 6])
+    # the comparison column is the old tool's number (analysis.triangular_order)
+    for spins, old in zip(series, ra.first_moment):
+        up, down = grid_chirality(spins)
+        assert old == domain_length(structure_factor(0.5 * (up + down)), reciprocal_lengths(12, 12, "triangular"))
     assert co.read_run(str(a), "triangular", dt=0.5, quiet=True).times == pytest.approx([0, 50, 100])
 
 
