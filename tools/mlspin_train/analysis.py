@@ -49,7 +49,11 @@ def triangle_chirality(frame: Frame) -> Tuple[np.ndarray, np.ndarray]:
     of (m, n) is (m, n), (m+1, n), (m, n+1), the down triangle (m+1, n), (m+1, n+1),
     (m, n+1), both counterclockwise."""
     grid, _, _ = site_grid(frame)
-    s = frame.spin_dir[grid]                   # [L1, L2, 3]
+    return grid_chirality(frame.spin_dir[grid])
+
+
+def grid_chirality(s: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """triangle_chirality of unit spins already on the site grid, s[m, n] [L1, L2, 3]."""
     right = np.roll(s, -1, axis=0)             # (m+1, n)
     up = np.roll(s, -1, axis=1)                # (m, n+1)
     diagonal = np.roll(right, -1, axis=1)      # (m+1, n+1)

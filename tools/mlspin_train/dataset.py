@@ -273,9 +273,11 @@ def read_dump(path: str, column_map: Optional[Dict[str, str]] = None) -> Iterato
         yield _frame_from_table(step, box, columns, data, path)
 
 
-def read_dump_tables(path: str, column_map: Optional[Dict[str, str]] = None):
+def read_dump_tables(path: str, column_map: Optional[Dict[str, str]] = None, items: Optional[Dict] = None):
     """(step, box, column names, values [N, columns]) of each snapshot of a dump file;
-    ``column_map`` renames columns: {documented name: name in the file}."""
+    ``column_map`` renames columns: {documented name: name in the file}. If ``items`` is
+    a dict, it holds the optional ``UNITS`` (str) and ``TIME`` (float) items of the
+    snapshot just yielded (``dump_modify units yes`` / ``time yes``)."""
     rename = {v: k for k, v in (column_map or {}).items()}
     with open(path) as fh:
         lines = iter(enumerate(fh, start=1))
@@ -283,7 +285,9 @@ def read_dump_tables(path: str, column_map: Optional[Dict[str, str]] = None):
             item = _next_item(lines)
             if item is None:
                 return
-            yield _read_frame(item, lines, path, rename)
+            if items is not None:
+                items.clear()
+            yield _read_frame(item, lines, path, rename, items)
 
 
 def _next_item(lines) -> Optional[Tuple[int, str]]:
@@ -300,7 +304,7 @@ def _take(lines, path: str, what: str) -> Tuple[int, str]:
     return item
 
 
-def _read_frame(first: Tuple[int, str], lines, path: str, rename: Dict[str, str]):
+def _read_frame(first: Tuple[int, str], lines, path: str, rename: Dict[str, str], items: Optional[Dict] = None):
     step = None
     natoms = None
     box = None
@@ -316,7 +320,11 @@ def _read_frame(first: Tuple[int, str], lines, path: str, rename: Dict[str, str]
         elif head.startswith("BOX BOUNDS"):
             box = _read_box(head, lines, path, number)
         elif head in ("UNITS", "TIME"):
-            _take(lines, path, head)
+            number, value = _take(lines, path, head)
+            if items is not None:
+                if head == "TIME" and not _is_number(value):
+                    raise DataError(f"{path}:{number}: ITEM: TIME is followed by '{value[:40]}', not a number")
+                items[head] = value.split()[0] if head == "UNITS" else float(value)
         elif head.startswith("ATOMS"):
             if step is None or natoms is None or box is None:
                 raise DataError(f"{path}:{number}: ITEM: ATOMS before TIMESTEP, NUMBER OF ATOMS and BOX BOUNDS")
