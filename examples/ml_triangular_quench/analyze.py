@@ -2,9 +2,17 @@
 """Chiral domains after an ML-LLG quench of the triangular s-d model.
 
 Reads the spin snapshots (dump) and the log of in.ml_triangular_quench and writes
-  - a table of energy per site, mean chirality, mean |chirality| and domain length;
+  - a table of energy per site, mean chirality, mean |chirality| and domain lengths;
   - ml_triangular_quench.png: the chirality field at the last snapshot, the chirality
     structure factor S(q) at several times, and the domain length L(t) and <|chi|>(t).
+
+Domain lengths: L_C (where the correlation function of the sign of the site chirality
+falls to 1/2) and L_W (mean chord length, from the density of domain walls), both
+insensitive to the amplitude of the order (tools/mlspin_train/coarsening.py,
+doc/analysis.rst); the first moment 2 pi/<q> of S(q) of the raw chirality is printed for
+comparison only: it grows with the order amplitude and the decay of noise, not only
+with the domains. For growth exponents with error bars use several runs and
+tools/mlspin-analyze coarsening.
 
 Usage: analyze.py [dump] [log] [out.png]
 """
@@ -21,6 +29,7 @@ import numpy as np  # noqa: E402
 
 from mlspin_train.analysis import (TETRAHEDRAL_CHIRALITY, domain_length, radial_profile,  # noqa: E402
                                    read_thermo, reciprocal_lengths, structure_factor, triangle_chirality)
+from mlspin_train.coarsening import domain_lengths, site_chirality  # noqa: E402
 from mlspin_train.dataset import read_dump  # noqa: E402
 
 
@@ -63,18 +72,20 @@ def main():
     energy_of = dict(zip(thermo["Step"].astype(int), thermo["PotEng"]))
 
     rows, profiles, last = [], [], None
-    print(f"{'step':>8} {'time':>8} {'E/site':>12} {'<chi>':>9} {'<|chi|>':>9} {'L':>8}")
+    print(f"{'step':>8} {'time':>8} {'E/site':>12} {'<chi>':>9} {'<|chi|>':>9} {'L_C':>7} {'L_W':>7} {'2pi/<q>':>8}")
     for step, up, down in chirality_snapshots(dump):
         field = 0.5 * (up + down)
         q = reciprocal_lengths(*field.shape, "triangular")
         s_q = structure_factor(field)
         chi = np.concatenate([up.ravel(), down.ravel()])
         t = time_of.get(step, np.nan)
-        row = (step, t, energy_of.get(step, np.nan), chi.mean(), np.abs(chi).mean(), domain_length(s_q, q))
+        lengths = domain_lengths(site_chirality(up, down), "triangular")
+        row = (step, t, energy_of.get(step, np.nan), chi.mean(), np.abs(chi).mean(), domain_length(s_q, q),
+               lengths["correlation"], lengths["chord"])
         rows.append(row)
         profiles.append((t, *radial_profile(s_q, q, bins=60, q_max=np.pi)))
         last = (up, down, t)
-        print(f"{row[0]:8d} {row[1]:8.2f} {row[2]:12.6f} {row[3]:9.4f} {row[4]:9.4f} {row[5]:8.2f}")
+        print(f"{row[0]:8d} {row[1]:8.2f} {row[2]:12.6f} {row[3]:9.4f} {row[4]:9.4f} {row[6]:7.2f} {row[7]:7.2f} {row[5]:8.2f}")
     rows = np.array(rows)
 
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.8), gridspec_kw={"width_ratios": [1.35, 1, 1]})
@@ -89,8 +100,10 @@ def main():
     axes[1].set_ylabel(r"chirality structure factor $S_\chi(q)$")
     axes[1].legend(fontsize=7, ncol=2)
 
-    t, length = rows[1:, 1], rows[1:, 5]
-    axes[2].loglog(t, length, "o-", color="tab:purple", label="domain length $L = 2\\pi/\\langle q\\rangle$")
+    t, length = rows[1:, 1], rows[1:, 6]
+    axes[2].loglog(t, length, "o-", color="tab:purple", label="$L_C$ (sign correlation)")
+    axes[2].loglog(t, rows[1:, 7], "s-", color="tab:green", label="$L_W$ (chord length)")
+    axes[2].loglog(t, rows[1:, 5], ".", color="silver", label="$2\\pi/\\langle q\\rangle$ (amplitude-sensitive)")
     guide = length[-1] * (t / t[-1])
     axes[2].loglog(t, guide, "--", color="gray", label=r"$\propto t$")
     axes[2].loglog(t, length[-1] * np.sqrt(t / t[-1]), ":", color="gray", label=r"$\propto t^{1/2}$")
