@@ -1,0 +1,103 @@
+#include "core/canonical_solve.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <string>
+
+namespace mlspin {
+
+namespace {
+
+std::string number(double v)
+{
+  char text[40];
+  std::snprintf(text, sizeof text, "%.12g", v);
+  return text;
+}
+
+}    // namespace
+
+void no_reduction(double *, int) {}
+
+CanonicalSolution solve_chemical_potential(const CountElectrons &count, const ReduceSum &reduce, double n_target,
+                                           double mu_start, double mu_lo, double mu_hi,
+                                           const CanonicalSolveOptions &options)
+{
+  if (!(mu_lo < mu_hi))
+    throw Error("the chemical potential range [" + number(mu_lo) + ", " + number(mu_hi) + "] is empty");
+  if (!(n_target > 0.0) || !std::isfinite(n_target))
+    throw Error("the target electron number must be positive and finite, got " + number(n_target));
+
+  CanonicalSolution solution;
+  auto evaluate = [&](double mu) {
+    const ElectronCount local = count(mu);
+    double sums[2] = {local.electrons, local.slope};
+    reduce(sums, 2);
+    solution.evaluations++;
+    if (!std::isfinite(sums[0]) || !std::isfinite(sums[1]))
+      throw Error("the electron number at mu = " + number(mu) + " is not finite (N_e = " + number(sums[0]) +
+                  ", dN_e/dmu = " + number(sums[1]) + ")");
+    return ElectronCount{sums[0], sums[1]};
+  };
+  // at an end of the range and still on the wrong side: report both ends
+  auto unreachable = [&](double mu_end, double n_end) {
+    const bool at_lo = mu_end == mu_lo;
+    const double n_other = evaluate(at_lo ? mu_hi : mu_lo).electrons;
+    const double n_lo = at_lo ? n_end : n_other, n_hi = at_lo ? n_other : n_end;
+    throw UnreachableElectronNumber("the electron number " + number(n_target) + " is outside the range N_e(" +
+                                        number(mu_lo) + ") = " + number(n_lo) + " to N_e(" + number(mu_hi) +
+                                        ") = " + number(n_hi) + " that mu in [" + number(mu_lo) + ", " +
+                                        number(mu_hi) + "] reaches",
+                                    n_lo, n_hi);
+  };
+
+  const double tolerance = options.rtol * n_target;
+  double a = mu_lo, b = mu_hi;    // bracket: N_e(a) < n_target < N_e(b) where known
+  bool a_known = false, b_known = false;
+  double mu = std::isfinite(mu_start) ? std::clamp(mu_start, mu_lo, mu_hi) : 0.5 * (mu_lo + mu_hi);
+  ElectronCount c;
+  double mu_evaluated = mu;
+  while (solution.evaluations < options.max_evaluations) {
+    c = evaluate(mu);
+    mu_evaluated = mu;
+    const double residual = c.electrons - n_target;
+    if (std::fabs(residual) <= tolerance) {
+      solution.mu = mu;
+      solution.count = c;
+      return solution;
+    }
+    if (residual < 0.0) {
+      if (mu >= mu_hi) unreachable(mu, c.electrons);
+      a = mu;
+      a_known = true;
+    } else {
+      if (mu <= mu_lo) unreachable(mu, c.electrons);
+      b = mu;
+      b_known = true;
+    }
+    double next = c.slope > 0.0 ? mu - residual / c.slope : std::numeric_limits<double>::quiet_NaN();
+    if (!(next > a && next < b)) {
+      // Newton leaves the bracket: towards an end not yet known to bracket, go onto that
+      // end (which also tells whether the target is reachable); otherwise bisect
+      if (residual < 0.0 && !b_known)
+        next = mu_hi;
+      else if (residual > 0.0 && !a_known)
+        next = mu_lo;
+      else
+        next = 0.5 * (a + b);
+    }
+    if (a_known && b_known && !(next > a && next < b))
+      throw Error("N_e(mu) jumps over the target " + number(n_target) + " between mu = " + number(a) + " and " +
+                  number(b) + " (adjacent numbers): the electron number cannot be met to a relative " +
+                  number(options.rtol) + "; a model with a smoother N_e(mu) (higher electron temperature) or a " +
+                  "larger tolerance is needed");
+    mu = next;
+  }
+  throw Error("no convergence after " + std::to_string(solution.evaluations) + " evaluations: N_e = " +
+              number(c.electrons) + " at mu = " + number(mu_evaluated) + ", target " + number(n_target) + " (relative " +
+              "tolerance " + number(options.rtol) + "); N_e(mu) may not be monotone in the model's mu range");
+}
+
+}    // namespace mlspin
