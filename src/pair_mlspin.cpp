@@ -550,8 +550,9 @@ void PairMLSpin::sum_electrons()
 {
   Impl &m = *impl;
   MPI_Allreduce(&m.electrons_local, &m.electrons, 1, MPI_DOUBLE, MPI_SUM, world);
-  pvector[0] = m.electrons;
-  pvector[1] = m.mu;
+  // compute pair sums pvector over ranks: rank 0 holds the values, the others zero
+  pvector[0] = comm->me == 0 ? m.electrons : 0.0;
+  pvector[1] = comm->me == 0 ? m.mu : 0.0;
 }
 
 /* local atoms of mapped types, in neighbor list order; every slot unused */

@@ -88,9 +88,13 @@ CanonicalSolution solve_chemical_potential(const CountElectrons &count, const Re
       else
         next = 0.5 * (a + b);
     }
-    if (a_known && b_known && !(next > a && next < b))
+    // a bracket as narrow as rounding allows (relative to the range, so that a jump at
+    // mu = 0 is found as fast as one elsewhere) that still holds no solution
+    const double resolution = 4.0 * std::numeric_limits<double>::epsilon() *
+        std::max({std::fabs(a), std::fabs(b), mu_hi - mu_lo});
+    if (a_known && b_known && (!(next > a && next < b) || b - a <= resolution))
       throw Error("N_e(mu) jumps over the target " + number(n_target) + " between mu = " + number(a) + " and " +
-                  number(b) + " (adjacent numbers): the electron number cannot be met to a relative " +
+                  number(b) + " (within rounding): the electron number cannot be met to a relative " +
                   number(options.rtol) + "; a model with a smoother N_e(mu) (higher electron temperature) or a " +
                   "larger tolerance is needed");
     mu = next;

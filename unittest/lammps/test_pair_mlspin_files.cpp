@@ -74,7 +74,7 @@ TEST(PairMLSpinFiles, UnreadableOrInvalidFilesAreErrorsNamingTheFile)
   EXPECT_CONTAINS(error_after(setup, pair("bad_json.pt")), "mlspin.json is not valid JSON");
   EXPECT_CONTAINS(error_after(setup, pair("bad_no_cutoff.pt")), "mlspin.json has no \"cutoff\"");
   EXPECT_CONTAINS(error_after(setup, pair("bad_contract.pt")),
-                 "mlspin.json declares contract version 2; this pair style implements contract version 1");
+                 "mlspin.json declares contract version 3; this pair style implements contract versions 1 and 2");
   EXPECT_CONTAINS(error_after(setup, pair("bad_dtype.pt")),
                  "\"dtype\" is 'float16'; supported are float64 and float32");
   EXPECT_CONTAINS(error_after(setup, pair("bad_signature.pt")),

@@ -174,6 +174,16 @@ def meta_mu(params, **extra):
     return json.dumps(m)
 
 
+class StepInMu(torch.nn.Module):
+    """Contract 2 with a jump: n_i = 1 for mu < 0 and 2 for mu > 0 (no mu solves 0 < N_e - N < N)."""
+
+    def forward(self, spin: torch.Tensor, types: torch.Tensor, edge_index: torch.Tensor,
+                edge_vec: torch.Tensor, n_local: int, mu: torch.Tensor) -> torch.Tensor:
+        i, j = edge_index[0], edge_index[1]
+        bonds = torch.zeros(n_local, dtype=spin.dtype).index_add(0, i, (spin[i] * spin[j]).sum(1))
+        return -torch.where(mu > 0.0, 2.0 * mu, mu) - 0.1 * bonds
+
+
 class ReturnsNaN(torch.nn.Module):
     """NaN energies on centers of species 1 only (so that one rank of two may fail alone)."""
 
@@ -272,6 +282,7 @@ def main():
     save(TwoLevelsMu(c["J"], c["kT"], c["K0"], c["K1"]), "bad_v2_no_range.pt",
          json.dumps({k: v for k, v in json.loads(meta_mu(c)).items() if k != "mu_range"}))
     save(Heisenberg([[1.0]], 0.2, 1.0), "bad_v2_signature.pt", meta_mu(c))
+    save(StepInMu(), "bad_v2_step.pt", meta_mu(c))
 
     heis = Heisenberg(h["J1"], h["J2"], h["J3"])
     with open(os.path.join(OUT, "bad_not_torchscript.pt"), "w") as f:
