@@ -111,7 +111,11 @@ struct PairMLSpin::Impl {
   double target = 0.0;              // 2 f N (canonical)
   int64_t last_step = -1;
   int solve_evaluations = 0;        // model passes of the last solve
-  long total_solve_evaluations = 0;
+  long total_solve_evaluations = 0;    // electron counts (without full evaluations)
+  long total_missed = 0;               // speculative full evaluations discarded
+  // accumulators saved before a speculative full evaluation
+  std::vector<double> saved_fm, saved_f, saved_eatom, saved_vatom;
+  double saved_energy = 0.0, saved_virial[6] = {0, 0, 0, 0, 0, 0};
   bool want_atom_electrons = false;
   std::vector<double> atom_electrons;    // n_i per LAMMPS local atom
 
@@ -411,6 +415,7 @@ void PairMLSpin::setup()
   impl->t_pack = impl->t_scatter = 0.0;
   impl->calls = 0;
   impl->total_solve_evaluations = 0;
+  impl->total_missed = 0;
   if (impl->model) impl->model->reset_timings();
 }
 
@@ -441,45 +446,85 @@ void PairMLSpin::compute(int eflag, int vflag)
     prepare_inputs(0, ncenters);
     m.t_pack += seconds_since(start);
   }
-  if (m.electrons_mode == Impl::CANONICAL) solve_chemical_potential(chunk, one_chunk);
+  // canonical: the solve may end with the full evaluation at the solved mu
+  bool evaluated = false;
+  if (m.electrons_mode == Impl::CANONICAL) evaluated = solve_chemical_potential(chunk, one_chunk);
   if (m.electrons_mode == Impl::FIXED_MU) m.mu = m.mu_input;
+  if (!evaluated) {
+    std::string message;
+    const int status = evaluate_all(chunk, one_chunk, message);
+    report_failure(status, message);
+  }
+  if (one_chunk) release_slots();
+  if (m.electrons_mode != Impl::NO_MU) sum_electrons();
+  m.last_step = update->ntimestep;
+  m.calls++;
+}
+
+/* the model on every chunk of centers at mu, scattered; a failing chunk stops the loop,
+   and the caller reports the failure collectively */
+
+int PairMLSpin::evaluate_all(int64_t chunk, bool one_chunk, std::string &message)
+{
+  Impl &m = *impl;
+  const int64_t ncenters = static_cast<int64_t>(m.centers.size());
   m.electrons_local = 0.0;
   if (m.want_atom_electrons) {
     reserve_elements(m.atom_electrons, atom->nmax);
     std::fill(m.atom_electrons.begin(), m.atom_electrons.end(), 0.0);
   }
-
   int status = 0;
-  std::string message;
   for (int64_t first = 0; first < ncenters && !status; first += chunk) {
-    if (!one_chunk) {
-      start = Clock::now();
-      prepare_inputs(first, std::min(ncenters, first + chunk));
-      m.t_pack += seconds_since(start);
-    }
+    auto start = Clock::now();
+    if (!one_chunk) prepare_inputs(first, std::min(ncenters, first + chunk));
+    m.t_pack += seconds_since(start);
 
     status = call_model(message);
     if (status) break;
 
     start = Clock::now();
     scatter_results();
-    release_slots();
+    if (!one_chunk) release_slots();
     m.t_scatter += seconds_since(start);
   }
-  if (one_chunk && ncenters == 0) release_slots();
-  report_failure(status, message);
-  if (m.electrons_mode != Impl::NO_MU) sum_electrons();
-  m.last_step = update->ntimestep;
-  m.calls++;
+  return status;
+}
+
+/* what evaluate_all() adds to, saved before a speculative evaluation and put back when
+   the solver discards it */
+
+void PairMLSpin::save_accumulators()
+{
+  Impl &m = *impl;
+  const size_t nall = static_cast<size_t>(atom->nlocal + atom->nghost);
+  m.saved_fm.assign(&atom->fm[0][0], &atom->fm[0][0] + 3 * nall);
+  if (m.forces) m.saved_f.assign(&atom->f[0][0], &atom->f[0][0] + 3 * nall);
+  if (eflag_atom) m.saved_eatom.assign(eatom, eatom + nall);
+  if (vflag_atom) m.saved_vatom.assign(&vatom[0][0], &vatom[0][0] + 6 * nall);
+  m.saved_energy = eng_vdwl;
+  std::copy(virial, virial + 6, m.saved_virial);
+}
+
+void PairMLSpin::restore_accumulators()
+{
+  Impl &m = *impl;
+  std::copy(m.saved_fm.begin(), m.saved_fm.end(), &atom->fm[0][0]);
+  if (m.forces) std::copy(m.saved_f.begin(), m.saved_f.end(), &atom->f[0][0]);
+  if (eflag_atom) std::copy(m.saved_eatom.begin(), m.saved_eatom.end(), eatom);
+  if (vflag_atom) std::copy(m.saved_vatom.begin(), m.saved_vatom.end(), &vatom[0][0]);
+  eng_vdwl = m.saved_energy;
+  std::copy(m.saved_virial, m.saved_virial + 6, virial);
 }
 
 /* ----------------------------------------------------------------------
    canonical electrons: mu with sum_i n_i(S; mu) = 2 f N over all ranks (core solver,
    Newton with the autograd dN_e/dmu, bracketed inside the model's mu range), warm
-   started from the last solution
+   started from the last solution. When a Newton step is predicted to land within the
+   tolerance, the full evaluation is done there at once (speculation) and kept if N_e
+   meets the tolerance; returns whether it was.
 ------------------------------------------------------------------------- */
 
-void PairMLSpin::solve_chemical_potential(int64_t chunk, bool one_chunk)
+bool PairMLSpin::solve_chemical_potential(int64_t chunk, bool one_chunk)
 {
   Impl &m = *impl;
   const auto &meta = m.model->metadata();
@@ -507,6 +552,7 @@ void PairMLSpin::solve_chemical_potential(int64_t chunk, bool one_chunk)
         const auto c = m.model->count_electrons(in);
         total.electrons += c.electrons;
         total.slope += c.slope;
+        total.curvature += c.curvature;
       } catch (mlspin::Error &e) {
         status = 1;
         message = e.what();
@@ -514,21 +560,31 @@ void PairMLSpin::solve_chemical_potential(int64_t chunk, bool one_chunk)
       if (!one_chunk) release_slots();
     }
     // a failing rank sends NaN, so that every rank stops in the solver at once
-    if (status) total.electrons = total.slope = std::nan("");
+    if (status) total.electrons = total.slope = total.curvature = std::nan("");
     return total;
   };
+  mlspin::Speculation speculation;
+  speculation.evaluate = [&](double mu) {
+    m.mu = mu;
+    save_accumulators();
+    if (!status) status = evaluate_all(chunk, one_chunk, message);
+    return status ? std::nan("") : m.electrons_local;
+  };
+  speculation.discard = [&]() { restore_accumulators(); };
   auto reduce = [&](double *values, int n) { MPI_Allreduce(MPI_IN_PLACE, values, n, MPI_DOUBLE, MPI_SUM, world); };
 
   const double start = m.have_warm_start ? m.mu : 0.5 * (meta.mu_lo + meta.mu_hi);
   mlspin::CanonicalSolveOptions options;
   options.rtol = m.tolerance;
   try {
-    const auto solution =
-        mlspin::solve_chemical_potential(count, reduce, m.target, start, meta.mu_lo, meta.mu_hi, options);
+    const auto solution = mlspin::solve_chemical_potential(count, reduce, m.target, start, meta.mu_lo, meta.mu_hi,
+                                                           options, &speculation);
     m.mu = solution.mu;
     m.have_warm_start = true;
     m.solve_evaluations = solution.evaluations;
-    m.total_solve_evaluations += solution.evaluations;
+    m.total_solve_evaluations += solution.evaluations - (solution.evaluated ? 1 : 0);
+    m.total_missed += solution.missed;
+    return solution.evaluated;
   } catch (mlspin::UnreachableElectronNumber &e) {
     report_failure(status, message);
     error->all(FLERR,
@@ -542,6 +598,7 @@ void PairMLSpin::solve_chemical_potential(int64_t chunk, bool one_chunk)
     error->all(FLERR, "Pair mlspin: the chemical potential for filling {} did not converge at step {}: {}",
                m.filling, update->ntimestep, e.what());
   }
+  return false;
 }
 
 /* N_e of the evaluation over all ranks, for thermo output (compute pair) and computes */
@@ -816,8 +873,10 @@ void PairMLSpin::finish()
   }
   text += fmt::format("  {:<18} {:>12.6g}\n", "total", total);
   if (impl->electrons_mode == Impl::CANONICAL && impl->calls > 0)
-    text += fmt::format("  canonical electrons: {:.3g} electron-count passes per evaluation (mu solve)\n",
-                        static_cast<double>(impl->total_solve_evaluations) / impl->calls);
+    text += fmt::format("  canonical electrons: {:.3g} electron-count passes per evaluation (mu solve), {:.3g} "
+                        "discarded full evaluations per evaluation\n",
+                        static_cast<double>(impl->total_solve_evaluations) / impl->calls,
+                        static_cast<double>(impl->total_missed) / impl->calls);
   utils::logmesg(lmp, text);
 }
 

@@ -61,7 +61,10 @@ class PairMLSpin : public Pair {
   void check_cutoff() const;
   void warn_if_forces_needed() const;
   void check_electron_settings() const;
-  void solve_chemical_potential(int64_t chunk, bool one_chunk);
+  bool solve_chemical_potential(int64_t chunk, bool one_chunk);
+  int evaluate_all(int64_t chunk, bool one_chunk, std::string &message);
+  void save_accumulators();
+  void restore_accumulators();
   void sum_electrons();
 
   void collect_centers();

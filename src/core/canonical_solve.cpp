@@ -23,7 +23,7 @@ void no_reduction(double *, int) {}
 
 CanonicalSolution solve_chemical_potential(const CountElectrons &count, const ReduceSum &reduce, double n_target,
                                            double mu_start, double mu_lo, double mu_hi,
-                                           const CanonicalSolveOptions &options)
+                                           const CanonicalSolveOptions &options, const Speculation *speculation)
 {
   if (!(mu_lo < mu_hi))
     throw Error("the chemical potential range [" + number(mu_lo) + ", " + number(mu_hi) + "] is empty");
@@ -33,13 +33,22 @@ CanonicalSolution solve_chemical_potential(const CountElectrons &count, const Re
   CanonicalSolution solution;
   auto evaluate = [&](double mu) {
     const ElectronCount local = count(mu);
-    double sums[2] = {local.electrons, local.slope};
-    reduce(sums, 2);
+    double sums[3] = {local.electrons, local.slope, local.curvature};
+    reduce(sums, 3);
     solution.evaluations++;
-    if (!std::isfinite(sums[0]) || !std::isfinite(sums[1]))
+    if (!std::isfinite(sums[0]) || !std::isfinite(sums[1]) || !std::isfinite(sums[2]))
       throw Error("the electron number at mu = " + number(mu) + " is not finite (N_e = " + number(sums[0]) +
-                  ", dN_e/dmu = " + number(sums[1]) + ")");
-    return ElectronCount{sums[0], sums[1]};
+                  ", dN_e/dmu = " + number(sums[1]) + ", d2N_e/dmu2 = " + number(sums[2]) + ")");
+    return ElectronCount{sums[0], sums[1], sums[2]};
+  };
+  // the caller's full evaluation at mu: N_e over all ranks
+  auto evaluate_fully = [&](double mu) {
+    double n = speculation->evaluate(mu);
+    reduce(&n, 1);
+    solution.evaluations++;
+    solution.speculations++;
+    if (!std::isfinite(n)) throw Error("the electron number at mu = " + number(mu) + " is not finite");
+    return n;
   };
   // at an end of the range and still on the wrong side: report both ends
   auto unreachable = [&](double mu_end, double n_end) {
@@ -59,7 +68,21 @@ CanonicalSolution solve_chemical_potential(const CountElectrons &count, const Re
   double mu = std::isfinite(mu_start) ? std::clamp(mu_start, mu_lo, mu_hi) : 0.5 * (mu_lo + mu_hi);
   ElectronCount c;
   double mu_evaluated = mu;
+  bool speculate = false;
   while (solution.evaluations < options.max_evaluations) {
+    if (speculate) {
+      const double n = evaluate_fully(mu);
+      if (std::fabs(n - n_target) <= tolerance) {
+        solution.mu = mu;
+        solution.count = ElectronCount{n, c.slope, c.curvature};
+        solution.evaluated = true;
+        return solution;
+      }
+      speculation->discard();
+      solution.missed++;
+      speculate = false;
+      continue;    // count at the same mu
+    }
     c = evaluate(mu);
     mu_evaluated = mu;
     const double residual = c.electrons - n_target;
@@ -78,6 +101,9 @@ CanonicalSolution solve_chemical_potential(const CountElectrons &count, const Re
       b_known = true;
     }
     double next = c.slope > 0.0 ? mu - residual / c.slope : std::numeric_limits<double>::quiet_NaN();
+    // Newton's error after the step is |N''| dmu^2/2 to leading order
+    speculate = speculation && next > a && next < b &&
+        0.5 * std::fabs(c.curvature) * (next - mu) * (next - mu) <= 0.1 * tolerance;
     if (!(next > a && next < b)) {
       // Newton leaves the bracket: towards an end not yet known to bracket, go onto that
       // end (which also tells whether the target is reachable); otherwise bisect

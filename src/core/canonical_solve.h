@@ -22,6 +22,7 @@ namespace mlspin {
 struct ElectronCount {
   double electrons = 0.0;    // N_e
   double slope = 0.0;        // dN_e/dmu
+  double curvature = 0.0;    // d2N_e/dmu2: only needed with a Speculation
 };
 
 using CountElectrons = std::function<ElectronCount(double mu)>;
@@ -32,10 +33,23 @@ struct CanonicalSolveOptions {
   int max_evaluations = 100;    // of count(); bisection down to adjacent doubles takes ~60
 };
 
+// A caller whose full evaluation (fields, energies) also gives N_e may let the solver
+// skip the count that confirms the last Newton step: when the Newton step from a count
+// is predicted to land within the tolerance (|N''| dmu^2/2 below a tenth of it), the
+// solver calls evaluate(mu) instead of count(mu). It returns this rank's N_e at mu and
+// keeps its full results; when N_e misses the tolerance the solver calls discard() (the
+// caller drops those results) and counts on from there.
+struct Speculation {
+  std::function<double(double mu)> evaluate;
+  std::function<void()> discard;
+};
+
 struct CanonicalSolution {
   double mu = 0.0;
-  ElectronCount count;         // at mu
-  int evaluations = 0;
+  ElectronCount count;         // at mu (slope and curvature of the last count when evaluated)
+  int evaluations = 0;         // calls of count() and Speculation::evaluate()
+  bool evaluated = false;      // mu comes from Speculation::evaluate(), whose results are kept
+  int speculations = 0, missed = 0;
 };
 
 // N_target lies outside [N_e(mu_lo), N_e(mu_hi)]: both ends are given for the message.
@@ -51,6 +65,7 @@ void no_reduction(double *values, int n);
 
 CanonicalSolution solve_chemical_potential(const CountElectrons &count, const ReduceSum &reduce, double n_target,
                                            double mu_start, double mu_lo, double mu_hi,
-                                           const CanonicalSolveOptions &options = CanonicalSolveOptions());
+                                           const CanonicalSolveOptions &options = CanonicalSolveOptions(),
+                                           const Speculation *speculation = nullptr);
 
 }    // namespace mlspin

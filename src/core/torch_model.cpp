@@ -225,7 +225,8 @@ struct TorchModel::Impl {
   ModelTimings timings;
 
   [[noreturn]] void fail(const std::string &what) const { throw Error("model file '" + file + "': " + what); }
-  torch::Tensor forward(const ModelInputs &in, torch::Tensor &spin, torch::Tensor &edge_vec, bool edge_gradient);
+  torch::Tensor forward(const ModelInputs &in, torch::Tensor &spin, torch::Tensor &edge_vec, bool edge_gradient,
+                        bool spin_gradient = true);
   void backward(const torch::Tensor &energies, const torch::Tensor &spin, const torch::Tensor &edge_vec,
                 bool edge_gradient);
   void convert(const ModelInputs &in, const torch::Tensor &energies, bool edge_gradient);
@@ -277,7 +278,7 @@ const std::string &TorchModel::file() const
 /* ---------------------------------------------------------------------- */
 
 torch::Tensor TorchModel::Impl::forward(const ModelInputs &in, torch::Tensor &spin, torch::Tensor &edge_vec,
-                                        bool edge_gradient)
+                                        bool edge_gradient, bool spin_gradient)
 {
   // views of the caller's buffers: no copy for float64 models
   const auto f64 = torch::TensorOptions().dtype(torch::kFloat64);
@@ -290,7 +291,7 @@ torch::Tensor TorchModel::Impl::forward(const ModelInputs &in, torch::Tensor &sp
     spin = spin.to(dtype);
     edge_vec = edge_vec.to(dtype);
   }
-  spin.requires_grad_(true);
+  if (spin_gradient) spin.requires_grad_(true);
   if (edge_gradient) edge_vec.requires_grad_(true);
 
   std::vector<torch::jit::IValue> args = {spin, types, edge_index, edge_vec, in.n_local};
@@ -419,28 +420,24 @@ void TorchModel::Impl::electrons(const ModelInputs &in, const torch::Tensor &ene
 ElectronCount TorchModel::count_electrons(const ModelInputs &in)
 {
   Impl &m = *impl_;
+  ElectronCount count;
   if (!m.meta.takes_mu) m.fail("count_electrons() needs a contract 2 model (mu input)");
   if (in.n_atoms < in.n_local || in.n_local < 0 || in.n_edges < 0)
     m.fail("count_electrons() called with inconsistent sizes");
   auto start = Clock::now();
   torch::Tensor spin, edge_vec;
-  torch::Tensor energies = m.forward(in, spin, edge_vec, false);
+  torch::Tensor energies = m.forward(in, spin, edge_vec, false, /*spin_gradient=*/false);
   m.timings.forward += seconds_since(start);
 
+  // -dE/dmu, -d2E/dmu2, -d3E/dmu3: each a backward pass from the last, to mu only
   start = Clock::now();
-  ElectronCount count;
+  double *values[3] = {&count.electrons, &count.slope, &count.curvature};
   try {
-    if (energies.requires_grad()) {
-      auto g = torch::autograd::grad({energies.sum()}, {m.mu}, {}, /*retain_graph=*/true, /*create_graph=*/true,
-                                     /*allow_unused=*/true)[0];
-      if (g.defined()) {
-        count.electrons = -g.item<double>();
-        if (g.requires_grad()) {
-          auto h = torch::autograd::grad({g}, {m.mu}, {}, /*retain_graph=*/false, /*create_graph=*/false,
-                                         /*allow_unused=*/true)[0];
-          if (h.defined()) count.slope = -h.item<double>();
-        }
-      }
+    torch::Tensor d = energies.requires_grad() ? energies.sum() : torch::Tensor();
+    for (int order = 0; order < 3 && d.defined() && d.requires_grad(); order++) {
+      d = torch::autograd::grad({d}, {m.mu}, {}, /*retain_graph=*/order < 2, /*create_graph=*/order < 2,
+                                /*allow_unused=*/true)[0];
+      if (d.defined()) *values[order] = -d.item<double>();
     }
   } catch (const c10::Error &e) {
     m.fail(std::string("electron numbers (d energy/d mu) failed: ") + e.what_without_backtrace());

@@ -27,6 +27,7 @@ struct TwoLevels {
       const double f = 1.0 / (1.0 + std::exp((level - mu) / kT));
       c.electrons += sites * f;
       c.slope += sites * f * (1.0 - f) / kT;
+      c.curvature += sites * f * (1.0 - f) * (1.0 - 2.0 * f) / (kT * kT);
     }
     return c;
   }
@@ -106,10 +107,9 @@ TEST(CanonicalSolve, SumsThePartsOfEveryRankThroughTheReduceCallback)
   half.sites = 50.0;
   int reductions = 0;
   auto reduce = [&half, &reductions](double *values, int n) {
-    ASSERT_EQ(n, 2);
+    ASSERT_EQ(n, 3);
     reductions++;
-    values[0] *= 2.0;    // the other rank holds an identical half
-    values[1] *= 2.0;
+    for (int k = 0; k < n; k++) values[k] *= 2.0;    // the other rank holds an identical half
   };
   TwoLevels whole;
   const double target = 2.0 * 0.3 * whole.sites;
@@ -117,6 +117,42 @@ TEST(CanonicalSolve, SumsThePartsOfEveryRankThroughTheReduceCallback)
   EXPECT_EQ(reductions, s.evaluations);
   EXPECT_NEAR(s.mu, whole.exact_mu(target), 1e-9);
   EXPECT_NEAR(s.count.electrons, target, 1e-11 * target);
+}
+
+TEST(CanonicalSolve, SpeculativeFullEvaluationReplacesTheConfirmingCount)
+{
+  TwoLevels model;
+  const double target = 2.0 * 0.4 * model.sites;
+  const double exact = model.exact_mu(target);
+  for (double offset : {1e-2, 1e-4, 1e-6}) {
+    TwoLevels counted, plain;
+    int full = 0, discarded = 0;
+    Speculation speculation{[&](double mu) {
+                              full++;
+                              return model(mu).electrons;
+                            },
+                            [&] { discarded++; }};
+    const auto s = solve_chemical_potential(std::ref(counted), no_reduction, target, exact + offset, -5.0, 5.0,
+                                            CanonicalSolveOptions(), &speculation);
+    const auto without = solve_chemical_potential(std::ref(plain), no_reduction, target, exact + offset, -5.0, 5.0);
+    EXPECT_TRUE(s.evaluated) << offset;
+    EXPECT_EQ(full, 1) << offset;
+    EXPECT_EQ(discarded, 0) << offset;
+    EXPECT_LE(std::fabs(s.count.electrons - target), 1e-11 * target) << offset;
+    EXPECT_NEAR(s.mu, exact, 1e-9);
+    // the full evaluation took the place of the count that confirms the last Newton step
+    EXPECT_EQ(counted.calls + full, without.evaluations) << offset;
+  }
+  // a full evaluation that misses (here: a wrong N_e) is discarded, and counting goes on
+  TwoLevels counted;
+  int discarded = 0;
+  Speculation liar{[&](double mu) { return model(mu).electrons + 1e-6 * target; }, [&] { discarded++; }};
+  const auto s = solve_chemical_potential(std::ref(counted), no_reduction, target, exact + 1e-4, -5.0, 5.0,
+                                          CanonicalSolveOptions(), &liar);
+  EXPECT_FALSE(s.evaluated);
+  EXPECT_GE(discarded, 1);
+  EXPECT_EQ(s.missed, discarded);
+  EXPECT_LE(std::fabs(s.count.electrons - target), 1e-11 * target);
 }
 
 TEST(CanonicalSolve, ReportsAnUnreachableTargetWithTheEndsOfTheRange)
