@@ -106,6 +106,7 @@ struct PairMLSpin::Impl {
   // electrons (contract 2): state of the last evaluation, kept by restart files
   double mu = 0.0;                  // chemical potential used
   bool have_warm_start = false;     // mu is a solution of the canonical problem
+  double curvature = std::nan("");  // d2N_e/dmu2 estimated by the last solve
   double electrons = 0.0;           // N_e, all ranks
   double electrons_local = 0.0;     // this rank's part
   double target = 0.0;              // 2 f N (canonical)
@@ -552,7 +553,6 @@ bool PairMLSpin::solve_chemical_potential(int64_t chunk, bool one_chunk)
         const auto c = m.model->count_electrons(in);
         total.electrons += c.electrons;
         total.slope += c.slope;
-        total.curvature += c.curvature;
       } catch (mlspin::Error &e) {
         status = 1;
         message = e.what();
@@ -560,7 +560,7 @@ bool PairMLSpin::solve_chemical_potential(int64_t chunk, bool one_chunk)
       if (!one_chunk) release_slots();
     }
     // a failing rank sends NaN, so that every rank stops in the solver at once
-    if (status) total.electrons = total.slope = total.curvature = std::nan("");
+    if (status) total.electrons = total.slope = std::nan("");
     return total;
   };
   mlspin::Speculation speculation;
@@ -576,10 +576,12 @@ bool PairMLSpin::solve_chemical_potential(int64_t chunk, bool one_chunk)
   const double start = m.have_warm_start ? m.mu : 0.5 * (meta.mu_lo + meta.mu_hi);
   mlspin::CanonicalSolveOptions options;
   options.rtol = m.tolerance;
+  options.curvature_hint = m.curvature;
   try {
     const auto solution = mlspin::solve_chemical_potential(count, reduce, m.target, start, meta.mu_lo, meta.mu_hi,
                                                            options, &speculation);
     m.mu = solution.mu;
+    m.curvature = solution.curvature;
     m.have_warm_start = true;
     m.solve_evaluations = solution.evaluations;
     m.total_solve_evaluations += solution.evaluations - (solution.evaluated ? 1 : 0);
@@ -881,8 +883,9 @@ void PairMLSpin::finish()
 }
 
 /* ----------------------------------------------------------------------
-   restart files: the settings and the chemical potential of the last evaluation (the
-   warm start of the canonical solve); the model is given again by pair_coeff
+   restart files: the settings, the chemical potential of the last evaluation (the warm
+   start of the canonical solve) and its d2N_e/dmu2 estimate; the model is given again
+   by pair_coeff
 ------------------------------------------------------------------------- */
 
 void PairMLSpin::write_restart(FILE *fp)
@@ -899,21 +902,21 @@ void PairMLSpin::write_restart_settings(FILE *fp)
 {
   const Impl &m = *impl;
   const int ints[6] = {m.forces ? 1 : 0, m.threads, m.timers ? 1 : 0, m.electrons_mode, m.have_warm_start ? 1 : 0, 0};
-  const double doubles[5] = {static_cast<double>(m.chunk), m.mu_input, m.filling, m.tolerance, m.mu};
+  const double doubles[6] = {static_cast<double>(m.chunk), m.mu_input, m.filling, m.tolerance, m.mu, m.curvature};
   fwrite(ints, sizeof(int), 6, fp);
-  fwrite(doubles, sizeof(double), 5, fp);
+  fwrite(doubles, sizeof(double), 6, fp);
 }
 
 void PairMLSpin::read_restart_settings(FILE *fp)
 {
   int ints[6] = {0, 0, 0, 0, 0, 0};
-  double doubles[5] = {0.0, 0.0, 0.0, 0.0, 0.0};
+  double doubles[6] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
   if (comm->me == 0) {
     utils::sfread(FLERR, ints, sizeof(int), 6, fp, nullptr, error);
-    utils::sfread(FLERR, doubles, sizeof(double), 5, fp, nullptr, error);
+    utils::sfread(FLERR, doubles, sizeof(double), 6, fp, nullptr, error);
   }
   MPI_Bcast(ints, 6, MPI_INT, 0, world);
-  MPI_Bcast(doubles, 5, MPI_DOUBLE, 0, world);
+  MPI_Bcast(doubles, 6, MPI_DOUBLE, 0, world);
   Impl &m = *impl;
   m.forces = ints[0] != 0;
   m.threads = ints[1];
@@ -925,6 +928,7 @@ void PairMLSpin::read_restart_settings(FILE *fp)
   m.filling = doubles[2];
   m.tolerance = doubles[3];
   m.mu = doubles[4];
+  m.curvature = doubles[5];
 }
 
 /* extract("mu") and extract("electrons"): scalars of the last evaluation */

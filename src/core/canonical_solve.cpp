@@ -33,13 +33,13 @@ CanonicalSolution solve_chemical_potential(const CountElectrons &count, const Re
   CanonicalSolution solution;
   auto evaluate = [&](double mu) {
     const ElectronCount local = count(mu);
-    double sums[3] = {local.electrons, local.slope, local.curvature};
-    reduce(sums, 3);
+    double sums[2] = {local.electrons, local.slope};
+    reduce(sums, 2);
     solution.evaluations++;
-    if (!std::isfinite(sums[0]) || !std::isfinite(sums[1]) || !std::isfinite(sums[2]))
+    if (!std::isfinite(sums[0]) || !std::isfinite(sums[1]))
       throw Error("the electron number at mu = " + number(mu) + " is not finite (N_e = " + number(sums[0]) +
-                  ", dN_e/dmu = " + number(sums[1]) + ", d2N_e/dmu2 = " + number(sums[2]) + ")");
-    return ElectronCount{sums[0], sums[1], sums[2]};
+                  ", dN_e/dmu = " + number(sums[1]) + ")");
+    return ElectronCount{sums[0], sums[1]};
   };
   // the caller's full evaluation at mu: N_e over all ranks
   auto evaluate_fully = [&](double mu) {
@@ -69,12 +69,15 @@ CanonicalSolution solve_chemical_potential(const CountElectrons &count, const Re
   ElectronCount c;
   double mu_evaluated = mu;
   bool speculate = false;
+  solution.curvature = options.curvature_hint;
+  bool have_previous = false;
+  double previous_mu = 0.0, previous_slope = 0.0;
   while (solution.evaluations < options.max_evaluations) {
     if (speculate) {
       const double n = evaluate_fully(mu);
       if (std::fabs(n - n_target) <= tolerance) {
         solution.mu = mu;
-        solution.count = ElectronCount{n, c.slope, c.curvature};
+        solution.count = ElectronCount{n, c.slope};
         solution.evaluated = true;
         return solution;
       }
@@ -85,6 +88,10 @@ CanonicalSolution solve_chemical_potential(const CountElectrons &count, const Re
     }
     c = evaluate(mu);
     mu_evaluated = mu;
+    if (have_previous && mu != previous_mu) solution.curvature = (c.slope - previous_slope) / (mu - previous_mu);
+    have_previous = true;
+    previous_mu = mu;
+    previous_slope = c.slope;
     const double residual = c.electrons - n_target;
     if (std::fabs(residual) <= tolerance) {
       solution.mu = mu;
@@ -102,8 +109,8 @@ CanonicalSolution solve_chemical_potential(const CountElectrons &count, const Re
     }
     double next = c.slope > 0.0 ? mu - residual / c.slope : std::numeric_limits<double>::quiet_NaN();
     // Newton's error after the step is |N''| dmu^2/2 to leading order
-    speculate = speculation && next > a && next < b &&
-        0.5 * std::fabs(c.curvature) * (next - mu) * (next - mu) <= 0.1 * tolerance;
+    speculate = speculation && next > a && next < b && std::isfinite(solution.curvature) &&
+        0.5 * std::fabs(solution.curvature) * (next - mu) * (next - mu) <= 0.1 * tolerance;
     if (!(next > a && next < b)) {
       // Newton leaves the bracket: towards an end not yet known to bracket, go onto that
       // end (which also tells whether the target is reachable); otherwise bisect

@@ -16,13 +16,13 @@
 #include "core/error.h"
 
 #include <functional>
+#include <limits>
 
 namespace mlspin {
 
 struct ElectronCount {
   double electrons = 0.0;    // N_e
   double slope = 0.0;        // dN_e/dmu
-  double curvature = 0.0;    // d2N_e/dmu2: only needed with a Speculation
 };
 
 using CountElectrons = std::function<ElectronCount(double mu)>;
@@ -31,11 +31,15 @@ using ReduceSum = std::function<void(double *values, int n)>;
 struct CanonicalSolveOptions {
   double rtol = 1e-11;         // on N_e, relative to N_target
   int max_evaluations = 100;    // of count(); bisection down to adjacent doubles takes ~60
+  // d2N_e/dmu2 from an earlier solve (NaN: unknown), for predicting the error of a
+  // Newton step before a second count gives a new estimate (a secant of the slopes)
+  double curvature_hint = std::numeric_limits<double>::quiet_NaN();
 };
 
 // A caller whose full evaluation (fields, energies) also gives N_e may let the solver
 // skip the count that confirms the last Newton step: when the Newton step from a count
-// is predicted to land within the tolerance (|N''| dmu^2/2 below a tenth of it), the
+// is predicted to land within the tolerance (|N''| dmu^2/2 below a tenth of it, N'' from
+// the slopes of the last two counts or from the hint of the options), the
 // solver calls evaluate(mu) instead of count(mu). It returns this rank's N_e at mu and
 // keeps its full results; when N_e misses the tolerance the solver calls discard() (the
 // caller drops those results) and counts on from there.
@@ -46,7 +50,8 @@ struct Speculation {
 
 struct CanonicalSolution {
   double mu = 0.0;
-  ElectronCount count;         // at mu (slope and curvature of the last count when evaluated)
+  ElectronCount count;         // at mu (the slope of the last count when evaluated)
+  double curvature = std::numeric_limits<double>::quiet_NaN();    // latest estimate of d2N_e/dmu2
   int evaluations = 0;         // calls of count() and Speculation::evaluate()
   bool evaluated = false;      // mu comes from Speculation::evaluate(), whose results are kept
   int speculations = 0, missed = 0;

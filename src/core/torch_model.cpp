@@ -429,13 +429,13 @@ ElectronCount TorchModel::count_electrons(const ModelInputs &in)
   torch::Tensor energies = m.forward(in, spin, edge_vec, false, /*spin_gradient=*/false);
   m.timings.forward += seconds_since(start);
 
-  // -dE/dmu, -d2E/dmu2, -d3E/dmu3: each a backward pass from the last, to mu only
+  // -dE/dmu, -d2E/dmu2: a backward pass to mu, and one from it
   start = Clock::now();
-  double *values[3] = {&count.electrons, &count.slope, &count.curvature};
+  double *values[2] = {&count.electrons, &count.slope};
   try {
     torch::Tensor d = energies.requires_grad() ? energies.sum() : torch::Tensor();
-    for (int order = 0; order < 3 && d.defined() && d.requires_grad(); order++) {
-      d = torch::autograd::grad({d}, {m.mu}, {}, /*retain_graph=*/order < 2, /*create_graph=*/order < 2,
+    for (int order = 0; order < 2 && d.defined() && d.requires_grad(); order++) {
+      d = torch::autograd::grad({d}, {m.mu}, {}, /*retain_graph=*/order < 1, /*create_graph=*/order < 1,
                                 /*allow_unused=*/true)[0];
       if (d.defined()) *values[order] = -d.item<double>();
     }

@@ -101,9 +101,8 @@ class TorchModel {
   // the wrong shape or dtype; non-finite values are reported by last_results_finite().
   const ModelResults &evaluate(const ModelInputs &in, bool edge_gradient);
 
-  // Contract 2: N_e = -dE/dmu, dN_e/dmu = -d2E/dmu2 and d2N_e/dmu2 = -d3E/dmu3 of the
-  // centers at in.mu; one forward pass without spin or edge gradients and three
-  // backward passes to mu only.
+  // Contract 2: N_e = -dE/dmu and dN_e/dmu = -d2E/dmu2 of the centers at in.mu; one
+  // forward pass without spin or edge gradients and two backward passes to mu.
   ElectronCount count_electrons(const ModelInputs &in);
 
   // false when the last results hold NaN or Inf anywhere
