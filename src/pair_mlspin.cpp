@@ -53,6 +53,9 @@ double seconds_since(Clock::time_point start)
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
+// doubles in a restart file: chunk, mu, filling, tolerance, last mu, d2N/dmu2, warm start
+constexpr int kRestartDoubles = 6 + mlspin::ChemicalPotentialPredictor::kStateSize;
+
 // grows a buffer to at least n elements (with some headroom); never shrinks
 template <typename T> void reserve_elements(std::vector<T> &v, size_t n)
 {
@@ -105,7 +108,7 @@ struct PairMLSpin::Impl {
 
   // electrons (contract 2): state of the last evaluation, kept by restart files
   double mu = 0.0;                  // chemical potential used
-  bool have_warm_start = false;     // mu is a solution of the canonical problem
+  mlspin::ChemicalPotentialPredictor warm_start;    // from the solutions of the last solves
   double curvature = std::nan("");  // d2N_e/dmu2 estimated by the last solve
   double electrons = 0.0;           // N_e, all ranks
   double electrons_local = 0.0;     // this rank's part
@@ -415,6 +418,7 @@ void PairMLSpin::setup()
   check_cutoff();
   impl->t_pack = impl->t_scatter = 0.0;
   impl->calls = 0;
+  impl->warm_start.keep_last_only();    // the spins may have been changed between runs
   impl->total_solve_evaluations = 0;
   impl->total_missed = 0;
   if (impl->model) impl->model->reset_timings();
@@ -573,7 +577,7 @@ bool PairMLSpin::solve_chemical_potential(int64_t chunk, bool one_chunk)
   speculation.discard = [&]() { restore_accumulators(); };
   auto reduce = [&](double *values, int n) { MPI_Allreduce(MPI_IN_PLACE, values, n, MPI_DOUBLE, MPI_SUM, world); };
 
-  const double start = m.have_warm_start ? m.mu : 0.5 * (meta.mu_lo + meta.mu_hi);
+  const double start = m.warm_start.empty() ? 0.5 * (meta.mu_lo + meta.mu_hi) : m.warm_start.predict();
   mlspin::CanonicalSolveOptions options;
   options.rtol = m.tolerance;
   options.curvature_hint = m.curvature;
@@ -582,7 +586,7 @@ bool PairMLSpin::solve_chemical_potential(int64_t chunk, bool one_chunk)
                                                            options, &speculation);
     m.mu = solution.mu;
     m.curvature = solution.curvature;
-    m.have_warm_start = true;
+    m.warm_start.record(solution.mu);
     m.solve_evaluations = solution.evaluations;
     m.total_solve_evaluations += solution.evaluations - (solution.evaluated ? 1 : 0);
     m.total_missed += solution.missed;
@@ -901,34 +905,35 @@ void PairMLSpin::read_restart(FILE *fp)
 void PairMLSpin::write_restart_settings(FILE *fp)
 {
   const Impl &m = *impl;
-  const int ints[6] = {m.forces ? 1 : 0, m.threads, m.timers ? 1 : 0, m.electrons_mode, m.have_warm_start ? 1 : 0, 0};
-  const double doubles[6] = {static_cast<double>(m.chunk), m.mu_input, m.filling, m.tolerance, m.mu, m.curvature};
+  const int ints[6] = {m.forces ? 1 : 0, m.threads, m.timers ? 1 : 0, m.electrons_mode, 0, 0};
+  double doubles[kRestartDoubles] = {static_cast<double>(m.chunk), m.mu_input, m.filling, m.tolerance, m.mu, m.curvature};
+  m.warm_start.save(doubles + 6);
   fwrite(ints, sizeof(int), 6, fp);
-  fwrite(doubles, sizeof(double), 6, fp);
+  fwrite(doubles, sizeof(double), kRestartDoubles, fp);
 }
 
 void PairMLSpin::read_restart_settings(FILE *fp)
 {
   int ints[6] = {0, 0, 0, 0, 0, 0};
-  double doubles[6] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+  double doubles[kRestartDoubles] = {};
   if (comm->me == 0) {
     utils::sfread(FLERR, ints, sizeof(int), 6, fp, nullptr, error);
-    utils::sfread(FLERR, doubles, sizeof(double), 6, fp, nullptr, error);
+    utils::sfread(FLERR, doubles, sizeof(double), kRestartDoubles, fp, nullptr, error);
   }
   MPI_Bcast(ints, 6, MPI_INT, 0, world);
-  MPI_Bcast(doubles, 6, MPI_DOUBLE, 0, world);
+  MPI_Bcast(doubles, kRestartDoubles, MPI_DOUBLE, 0, world);
   Impl &m = *impl;
   m.forces = ints[0] != 0;
   m.threads = ints[1];
   m.timers = ints[2] != 0;
   m.electrons_mode = ints[3];
-  m.have_warm_start = ints[4] != 0;
   m.chunk = static_cast<int64_t>(doubles[0]);
   m.mu_input = doubles[1];
   m.filling = doubles[2];
   m.tolerance = doubles[3];
   m.mu = doubles[4];
   m.curvature = doubles[5];
+  m.warm_start.load(doubles + 6);
 }
 
 /* extract("mu") and extract("electrons"): scalars of the last evaluation */

@@ -21,6 +21,70 @@ std::string number(double v)
 
 void no_reduction(double *, int) {}
 
+/* ---------------------------------------------------------------------- */
+
+// the next value from the values at the same stage: p_k = the value (k+1) strides before
+// the next one, and the polynomial of the given order through p_0..p_order
+double ChemicalPotentialPredictor::extrapolate(int stride, int order) const
+{
+  auto p = [&](int k) { return history_[kHistory - (k + 1) * stride]; };
+  if (order == 2) return 3.0 * p(0) - 3.0 * p(1) + p(2);
+  if (order == 1) return 2.0 * p(0) - p(1);
+  return p(0);
+}
+
+double ChemicalPotentialPredictor::predict() const
+{
+  if (!count_) return std::numeric_limits<double>::quiet_NaN();
+  return possible(stride_, order_) ? extrapolate(stride_, order_) : history_[kHistory - 1];
+}
+
+void ChemicalPotentialPredictor::record(double mu)
+{
+  // which (stride, order) would have predicted this solution best (ties: the first)
+  if (count_ > 0) {
+    double best = std::fabs(extrapolate(1, 0) - mu);
+    stride_ = 1;
+    order_ = 0;
+    for (int s = 1; s <= kMaxStride; s++)
+      for (int o = 0; o <= 2; o++)
+        if (possible(s, o)) {
+          const double error = std::fabs(extrapolate(s, o) - mu);
+          if (error < best) {
+            best = error;
+            stride_ = s;
+            order_ = o;
+          }
+        }
+  }
+  std::copy(history_ + 1, history_ + kHistory, history_);
+  history_[kHistory - 1] = mu;
+  count_ = std::min(count_ + 1, kHistory);
+}
+
+void ChemicalPotentialPredictor::keep_last_only()
+{
+  count_ = std::min(count_, 1);
+  stride_ = 1;
+  order_ = 0;
+}
+
+void ChemicalPotentialPredictor::save(double *state) const
+{
+  state[0] = count_;
+  state[1] = stride_;
+  state[2] = order_;
+  std::copy(history_, history_ + kHistory, state + 3);
+}
+
+void ChemicalPotentialPredictor::load(const double *state)
+{
+  count_ = std::clamp(static_cast<int>(state[0]), 0, kHistory);
+  stride_ = std::clamp(static_cast<int>(state[1]), 1, kMaxStride);
+  order_ = std::clamp(static_cast<int>(state[2]), 0, 2);
+  std::copy(state + 3, state + 3 + kHistory, history_);
+}
+
 CanonicalSolution solve_chemical_potential(const CountElectrons &count, const ReduceSum &reduce, double n_target,
                                            double mu_start, double mu_lo, double mu_hi,
                                            const CanonicalSolveOptions &options, const Speculation *speculation)

@@ -73,4 +73,33 @@ CanonicalSolution solve_chemical_potential(const CountElectrons &count, const Re
                                            const CanonicalSolveOptions &options = CanonicalSolveOptions(),
                                            const Speculation *speculation = nullptr);
 
+// Warm start of the next solve from the solutions of the last ones: a polynomial
+// extrapolation of order 0 (the last mu), 1 or 2 through every stride-th solution,
+// stride 1 to 4. Dynamics move mu smoothly, so that the extrapolation lands much closer
+// than the last mu and one Newton step meets the tolerance. An integrator with several
+// field evaluations per step (stages at different spin states) makes a sequence that
+// is smooth only for the stride of its stage count; under noise order 0 does best. The
+// (stride, order) used is the one whose prediction of the last solution was best.
+class ChemicalPotentialPredictor {
+ public:
+  bool empty() const { return count_ == 0; }
+  double predict() const;               // NaN when empty
+  void record(double mu);               // a new solution
+  void keep_last_only();                // after a jump (new run, spins set by hand)
+  int order() const { return order_; }
+  int stride() const { return stride_; }
+  static constexpr int kMaxStride = 4, kHistory = 3 * kMaxStride;
+  // state for restart files: count, stride, order, then the history, oldest first
+  static constexpr int kStateSize = 3 + kHistory;
+  void save(double *state) const;
+  void load(const double *state);
+
+ private:
+  double history_[kHistory] = {};    // newest last; the last count_ are valid
+  int count_ = 0;
+  int stride_ = 1, order_ = 0;
+  bool possible(int stride, int order) const { return count_ >= (order + 1) * stride; }
+  double extrapolate(int stride, int order) const;
+};
+
 }    // namespace mlspin

@@ -194,3 +194,39 @@ TEST(CanonicalSolve, ReportsAJumpNonConvergenceAndNonFiniteCounts)
   EXPECT_CONTAINS(error_of([&] { solve_chemical_potential(nan, no_reduction, 15.0, 0.0, 1.0, 1.0); }),
                   "the chemical potential range [1, 1] is empty");
 }
+
+TEST(ChemicalPotentialPredictor, ExtrapolatesSmoothSequencesAndFallsBackUnderNoise)
+{
+  ChemicalPotentialPredictor smooth;
+  EXPECT_TRUE(smooth.empty());
+  EXPECT_TRUE(std::isnan(smooth.predict()));
+  auto quadratic = [](int n) { return 0.3 - 0.02 * n + 0.001 * n * n; };
+  for (int n = 0; n < 5; n++) smooth.record(quadratic(n));
+  EXPECT_EQ(smooth.order(), 2);
+  EXPECT_NEAR(smooth.predict(), quadratic(5), 1e-15);
+
+  // two interleaved smooth sequences (two integrator stages per step): stride 2
+  ChemicalPotentialPredictor stages;
+  auto staged = [&](int n) { return quadratic(n) + (n % 2 ? 0.05 : 0.0); };
+  for (int n = 0; n < 9; n++) stages.record(staged(n));
+  EXPECT_EQ(stages.stride(), 2);
+  EXPECT_EQ(stages.order(), 2);
+  EXPECT_NEAR(stages.predict(), staged(9), 1e-15);
+
+  // two alternating constant stages: the value two back
+  ChemicalPotentialPredictor alternating;
+  for (int n = 0; n < 6; n++) alternating.record(n % 2 ? 0.1 : -0.1);
+  EXPECT_EQ(alternating.order(), 0);
+  EXPECT_EQ(alternating.stride(), 2);
+  EXPECT_EQ(alternating.predict(), -0.1);
+
+  // restart state round trip; after a jump only the last value is used
+  double state[ChemicalPotentialPredictor::kStateSize];
+  smooth.save(state);
+  ChemicalPotentialPredictor copy;
+  copy.load(state);
+  EXPECT_EQ(copy.predict(), smooth.predict());
+  copy.keep_last_only();
+  EXPECT_EQ(copy.order(), 0);
+  EXPECT_EQ(copy.predict(), quadratic(4));
+}

@@ -333,6 +333,34 @@ TEST(PairMLSpinCanonical, RestartKeepsTheWarmStartAndContinuesTheSameRun)
   EXPECT_NEAR(compute_vector(split, "el", 0), 2.0 * 0.27 * 27, 1e-10 * 2.0 * 0.27 * 27);
 }
 
+TEST(PairMLSpinCanonical, ADiscardedSpeculativeEvaluationLeavesNoTrace)
+{
+  // kink_mu.pt: N_e(mu) is linear for mu < 0 and curved above. Filling 0.45 (mu < 0) teaches
+  // the solver d2N/dmu2 = 0; the next solve, at filling 0.6 (mu > 0), predicts from it that
+  // its first Newton step meets the tolerance, evaluates fields and energies there, misses
+  // and must put back fm, energy and per-atom energy before it goes on
+  const auto setup = lattice(3, 1.0, 1.0, 91) + pair("filling 0.45 timers yes", "kink_mu.pt") +
+      "compute pe all pe/atom\nrun 0 post no\n";
+  double pe[2], mu[2];
+  std::vector<double> fm[2], eatom[2];
+  for (int k = 0; k < 2; k++) {
+    LammpsSession lmp;
+    if (k == 0)
+      lmp.commands(setup + "pair_style mlspin filling 0.6 timers yes\nrun 0 post no");
+    else
+      lmp.commands(lattice(3, 1.0, 1.0, 91) + pair("filling 0.6", "kink_mu.pt") +
+                   "compute pe all pe/atom\nrun 0 post no");
+    pe[k] = lmp.thermo("pe");
+    mu[k] = pair_mu(lmp);
+    fm[k] = gather_fm(lmp);
+    eatom[k] = gather_any(lmp, "c_pe", 1);
+  }
+  EXPECT_NEAR(mu[0], mu[1], 1e-10);
+  EXPECT_NEAR(pe[0], pe[1], 1e-10 * std::fabs(pe[1]));
+  EXPECT_LT(relative_error(fm[0], fm[1]), 1e-10);
+  EXPECT_LT(relative_error(eatom[0], eatom[1]), 1e-10);
+}
+
 TEST(PairMLSpinCanonical, TheContractTwoExampleOfTheDocumentationIsTheTestModel)
 {
   const auto setup = lattice(3, 0.8, 1.2, 71);

@@ -21,6 +21,7 @@ unknown origin enters the tests:
                        -+J|S_i| per site at temperature kT and an exchange K(mu) = K0 + K1 mu,
                        J 1, kT 0.5, K0 0.3, K1 0.2, mu range [-3, 3]; units lj, species A
   canonical_sdtb.pt    the same with K0 = K1 = 0: exactly pair_style sd/tb hop 0 J 1 kT 0.5
+  kink_mu.pt           contract 2 with N_e(mu) linear below mu = 0 and curved above
   bad_*                invalid files for the error tests
 """
 import json
@@ -184,6 +185,18 @@ class StepInMu(torch.nn.Module):
         return -torch.where(mu > 0.0, 2.0 * mu, mu) - 0.1 * bonds
 
 
+class KinkInMu(torch.nn.Module):
+    """Contract 2, n_i = 1 + 0.1 mu + 0.1 relu(mu)^2 + 0.1 sum_j S_i.S_j: N_e(mu) is linear for mu < 0
+    (d2N/dmu2 = 0 there) and curved for mu > 0, so that a curvature learnt at mu < 0 mispredicts."""
+
+    def forward(self, spin: torch.Tensor, types: torch.Tensor, edge_index: torch.Tensor,
+                edge_vec: torch.Tensor, n_local: int, mu: torch.Tensor) -> torch.Tensor:
+        i, j = edge_index[0], edge_index[1]
+        bonds = torch.zeros(n_local, dtype=spin.dtype).index_add(0, i, (spin[i] * spin[j]).sum(1))
+        r = torch.relu(mu)
+        return -(mu + 0.05 * mu * mu + (0.1 / 3.0) * r * r * r) - 0.5 * (0.3 + 0.2 * mu) * bonds
+
+
 class ReturnsNaN(torch.nn.Module):
     """NaN energies on centers of species 1 only (so that one rank of two may fail alone)."""
 
@@ -283,6 +296,7 @@ def main():
          json.dumps({k: v for k, v in json.loads(meta_mu(c)).items() if k != "mu_range"}))
     save(Heisenberg([[1.0]], 0.2, 1.0), "bad_v2_signature.pt", meta_mu(c))
     save(StepInMu(), "bad_v2_step.pt", meta_mu(c))
+    save(KinkInMu(), "kink_mu.pt", meta_mu(c))
 
     heis = Heisenberg(h["J1"], h["J2"], h["J3"])
     with open(os.path.join(OUT, "bad_not_torchscript.pt"), "w") as f:
