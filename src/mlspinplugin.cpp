@@ -20,6 +20,7 @@
 #include "compute_sd_tb_electrons.h"
 #include "compute_mlspin_chirality.h"
 #include "compute_mlspin_order.h"
+#include "compute_mlspin_electrons.h"
 
 #include <dlfcn.h>
 
@@ -60,6 +61,11 @@ Compute *mlspin_chirality_creator(LAMMPS *lmp, int narg, char **arg)
 Compute *mlspin_order_creator(LAMMPS *lmp, int narg, char **arg)
 {
   return new ComputeMLSpinOrder(lmp, narg, arg);
+}
+
+Compute *mlspin_electrons_creator(LAMMPS *lmp, int narg, char **arg)
+{
+  return new ComputeMLSpinElectrons(lmp, narg, arg);
 }
 
 // An atom style object created from this library outlives `plugin unload` (LAMMPS
@@ -117,4 +123,7 @@ extern "C" void lammpsplugin_init(void *lmp_ptr, void *handle, void *regfunc)
   register_style(register_plugin, lmp_ptr, handle, "compute", "mlspin/order",
                  "mlspin: per-atom local magnetic order parameters (triangular, square lattice)",
                  reinterpret_cast<void *>(&mlspin_order_creator), true);
+  register_style(register_plugin, lmp_ptr, handle, "compute", "mlspin/electrons",
+                 "mlspin: local electron numbers, N_e and mu of a pair_style mlspin model with a mu input",
+                 reinterpret_cast<void *>(&mlspin_electrons_creator), true);
 }

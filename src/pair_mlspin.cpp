@@ -29,6 +29,7 @@
 #include "neighbor.h"
 #include "update.h"
 
+#include "core/canonical_solve.h"
 #include "core/error.h"
 #include "core/torch_model.h"
 #include "core/units.h"
@@ -51,6 +52,9 @@ double seconds_since(Clock::time_point start)
 {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
+
+// doubles in a restart file: chunk, mu, filling, tolerance, last mu, d2N/dmu2, warm start
+constexpr int kRestartDoubles = 6 + mlspin::ChemicalPotentialPredictor::kStateSize;
 
 // grows a buffer to at least n elements (with some headroom); never shrinks
 template <typename T> void reserve_elements(std::vector<T> &v, size_t n)
@@ -76,6 +80,12 @@ struct PairMLSpin::Impl {
   int threads = 1;
   bool timers = false;
   int64_t chunk = 2048;    // centers per model call (memory and cache footprint), 0: all
+  // electrons of a model with the mu input (contract 2): fixed mu or fixed filling
+  enum Electrons { NO_MU = 0, FIXED_MU = 1, CANONICAL = 2 };
+  int electrons_mode = NO_MU;
+  double mu_input = 0.0;
+  double filling = 0.0;       // electrons per site and spin orientation
+  double tolerance = 1e-11;   // on N_e, relative
 
   // derived from the model and the simulation
   std::unique_ptr<mlspin::TorchModel> model;
@@ -96,6 +106,23 @@ struct PairMLSpin::Impl {
   int64_t n_local = 0, n_atoms = 0, n_edges = 0;
   const mlspin::ModelResults *results = nullptr;
 
+  // electrons (contract 2): state of the last evaluation, kept by restart files
+  double mu = 0.0;                  // chemical potential used
+  mlspin::ChemicalPotentialPredictor warm_start;    // from the solutions of the last solves
+  double curvature = std::nan("");  // d2N_e/dmu2 estimated by the last solve
+  double electrons = 0.0;           // N_e, all ranks
+  double electrons_local = 0.0;     // this rank's part
+  double target = 0.0;              // 2 f N (canonical)
+  int64_t last_step = -1;
+  int solve_evaluations = 0;        // model passes of the last solve
+  long total_solve_evaluations = 0;    // electron counts (without full evaluations)
+  long total_missed = 0;               // speculative full evaluations discarded
+  // accumulators saved before a speculative full evaluation
+  std::vector<double> saved_fm, saved_f, saved_eatom, saved_vatom;
+  double saved_energy = 0.0, saved_virial[6] = {0, 0, 0, 0, 0, 0};
+  bool want_atom_electrons = false;
+  std::vector<double> atom_electrons;    // n_i per LAMMPS local atom
+
   // timers (seconds, summed over calls since setup)
   double t_pack = 0.0, t_scatter = 0.0;
   long calls = 0;
@@ -106,7 +133,9 @@ struct PairMLSpin::Impl {
 PairMLSpin::PairMLSpin(LAMMPS *lmp) : Pair(lmp), impl(new Impl)
 {
   single_enable = 0;
-  restartinfo = 0;
+  restartinfo = 1;    // settings and the warm-start mu; pair_coeff is given again
+  nextra = 2;         // compute pair: [N_e, mu] of a model with the mu input
+  pvector = new double[2]{0.0, 0.0};
   one_coeff = 1;
   manybody_flag = 1;
   no_virial_fdotr_compute = 1;    // the virial comes from the edge gradients
@@ -115,6 +144,7 @@ PairMLSpin::PairMLSpin(LAMMPS *lmp) : Pair(lmp), impl(new Impl)
 
 PairMLSpin::~PairMLSpin()
 {
+  delete[] pvector;
   if (allocated) {
     memory->destroy(setflag);
     memory->destroy(cutsq);
@@ -133,6 +163,7 @@ void PairMLSpin::allocate()
 
 /* ----------------------------------------------------------------------
    pair_style mlspin [forces yes|no] [threads N] [chunk N] [timers yes|no]
+                     [mu m | filling f] [tolerance t]
 ------------------------------------------------------------------------- */
 
 void PairMLSpin::settings(int narg, char **arg)
@@ -147,6 +178,8 @@ void PairMLSpin::settings(int narg, char **arg)
   impl->threads = defaults.threads;
   impl->chunk = defaults.chunk;
   impl->timers = defaults.timers;
+  impl->electrons_mode = defaults.electrons_mode;
+  impl->tolerance = defaults.tolerance;
 
   int iarg = 0;
   while (iarg < narg) {
@@ -164,8 +197,29 @@ void PairMLSpin::settings(int narg, char **arg)
       impl->chunk = utils::bnumeric(FLERR, arg[iarg + 1], false, lmp);
       if (impl->chunk < 0)
         error->all(FLERR, "Pair mlspin chunk must be 0 (all atoms at once) or positive, got {}", arg[iarg + 1]);
+    } else if (key == "mu" || key == "filling") {
+      if (impl->electrons_mode != Impl::NO_MU)
+        error->all(FLERR, "Pair mlspin takes one of 'mu m' (fixed chemical potential) or 'filling f' (fixed "
+                   "electron number), not both");
+      const double value = utils::numeric(FLERR, arg[iarg + 1], false, lmp);
+      if (key == "mu") {
+        impl->electrons_mode = Impl::FIXED_MU;
+        impl->mu_input = value;
+      } else {
+        if (!(value > 0.0 && value < 1.0))
+          error->all(FLERR, "Pair mlspin filling must lie strictly between 0 and 1 (electrons per site and spin "
+                     "orientation), got {}", arg[iarg + 1]);
+        impl->electrons_mode = Impl::CANONICAL;
+        impl->filling = value;
+      }
+    } else if (key == "tolerance") {
+      impl->tolerance = utils::numeric(FLERR, arg[iarg + 1], false, lmp);
+      if (!(impl->tolerance > 0.0 && impl->tolerance < 1e-2))
+        error->all(FLERR, "Pair mlspin tolerance (relative, on the electron number) must lie in (0, 0.01), got {}",
+                   arg[iarg + 1]);
     } else {
-      error->all(FLERR, "Unknown pair mlspin keyword {}: use forces, threads, chunk or timers", key);
+      error->all(FLERR, "Unknown pair mlspin keyword {}: use forces, threads, chunk, timers, mu, filling or "
+                 "tolerance", key);
     }
     iarg += 2;
   }
@@ -292,9 +346,37 @@ void PairMLSpin::init_style()
     error->all(FLERR, "Pair mlspin: {}", e.what());
   }
 
+  check_electron_settings();
+  impl->want_atom_electrons = false;    // compute mlspin/electrons asks again in its init()
+
   neighbor->add_request(this, NeighConst::REQ_FULL);
   impl->changed_since_init = false;
   warn_if_forces_needed();
+}
+
+/* mu or filling exactly when the model takes mu, and mu inside its trained range */
+
+void PairMLSpin::check_electron_settings() const
+{
+  const Impl &m = *impl;
+  const auto &meta = m.model->metadata();
+  const char *keyword = m.electrons_mode == Impl::CANONICAL ? "filling" : "mu";
+  if (!meta.takes_mu && m.electrons_mode != Impl::NO_MU)
+    error->all(FLERR,
+               "Pair mlspin keyword {} needs a model with the chemical potential input (contract 2, "
+               "\"inputs\": [\"mu\"]), but model file {} is contract {}: remove '{}' or use a mu-aware model",
+               keyword, m.file, meta.contract, keyword);
+  if (meta.takes_mu && m.electrons_mode == Impl::NO_MU)
+    error->all(FLERR,
+               "Pair mlspin: model file {} takes the chemical potential mu as an input (trained for mu in "
+               "[{}, {}]): add 'filling f' (fixed electron number, canonical) or 'mu m' (fixed chemical "
+               "potential) to pair_style mlspin",
+               m.file, meta.mu_lo, meta.mu_hi);
+  if (m.electrons_mode == Impl::FIXED_MU && !(m.mu_input >= meta.mu_lo && m.mu_input <= meta.mu_hi))
+    error->all(FLERR,
+               "Pair mlspin: mu {} is outside the range [{}, {}] that model file {} was trained for; choose mu "
+               "inside it",
+               m.mu_input, meta.mu_lo, meta.mu_hi, m.file);
 }
 
 double PairMLSpin::init_one(int i, int j)
@@ -336,6 +418,9 @@ void PairMLSpin::setup()
   check_cutoff();
   impl->t_pack = impl->t_scatter = 0.0;
   impl->calls = 0;
+  impl->warm_start.keep_last_only();    // the spins may have been changed between runs
+  impl->total_solve_evaluations = 0;
+  impl->total_missed = 0;
   if (impl->model) impl->model->reset_timings();
 }
 
@@ -359,11 +444,44 @@ void PairMLSpin::compute(int eflag, int vflag)
   // and the failure is reported collectively once per call, whatever the chunk counts
   const int64_t ncenters = static_cast<int64_t>(m.centers.size());
   const int64_t chunk = m.chunk > 0 ? m.chunk : std::max<int64_t>(ncenters, 1);
-  int status = 0;
-  std::string message;
-  for (int64_t first = 0; first < ncenters && !status; first += chunk) {
+  // one chunk: its inputs serve the mu solve and the evaluation
+  const bool one_chunk = ncenters <= chunk;
+  if (one_chunk) {
     start = Clock::now();
-    prepare_inputs(first, std::min(ncenters, first + chunk));
+    prepare_inputs(0, ncenters);
+    m.t_pack += seconds_since(start);
+  }
+  // canonical: the solve may end with the full evaluation at the solved mu
+  bool evaluated = false;
+  if (m.electrons_mode == Impl::CANONICAL) evaluated = solve_chemical_potential(chunk, one_chunk);
+  if (m.electrons_mode == Impl::FIXED_MU) m.mu = m.mu_input;
+  if (!evaluated) {
+    std::string message;
+    const int status = evaluate_all(chunk, one_chunk, message);
+    report_failure(status, message);
+  }
+  if (one_chunk) release_slots();
+  if (m.electrons_mode != Impl::NO_MU) sum_electrons();
+  m.last_step = update->ntimestep;
+  m.calls++;
+}
+
+/* the model on every chunk of centers at mu, scattered; a failing chunk stops the loop,
+   and the caller reports the failure collectively */
+
+int PairMLSpin::evaluate_all(int64_t chunk, bool one_chunk, std::string &message)
+{
+  Impl &m = *impl;
+  const int64_t ncenters = static_cast<int64_t>(m.centers.size());
+  m.electrons_local = 0.0;
+  if (m.want_atom_electrons) {
+    reserve_elements(m.atom_electrons, atom->nmax);
+    std::fill(m.atom_electrons.begin(), m.atom_electrons.end(), 0.0);
+  }
+  int status = 0;
+  for (int64_t first = 0; first < ncenters && !status; first += chunk) {
+    auto start = Clock::now();
+    if (!one_chunk) prepare_inputs(first, std::min(ncenters, first + chunk));
     m.t_pack += seconds_since(start);
 
     status = call_model(message);
@@ -371,11 +489,133 @@ void PairMLSpin::compute(int eflag, int vflag)
 
     start = Clock::now();
     scatter_results();
-    release_slots();
+    if (!one_chunk) release_slots();
     m.t_scatter += seconds_since(start);
   }
-  report_failure(status, message);
-  m.calls++;
+  return status;
+}
+
+/* what evaluate_all() adds to, saved before a speculative evaluation and put back when
+   the solver discards it */
+
+void PairMLSpin::save_accumulators()
+{
+  Impl &m = *impl;
+  const size_t nall = static_cast<size_t>(atom->nlocal + atom->nghost);
+  m.saved_fm.assign(&atom->fm[0][0], &atom->fm[0][0] + 3 * nall);
+  if (m.forces) m.saved_f.assign(&atom->f[0][0], &atom->f[0][0] + 3 * nall);
+  if (eflag_atom) m.saved_eatom.assign(eatom, eatom + nall);
+  if (vflag_atom) m.saved_vatom.assign(&vatom[0][0], &vatom[0][0] + 6 * nall);
+  m.saved_energy = eng_vdwl;
+  std::copy(virial, virial + 6, m.saved_virial);
+}
+
+void PairMLSpin::restore_accumulators()
+{
+  Impl &m = *impl;
+  std::copy(m.saved_fm.begin(), m.saved_fm.end(), &atom->fm[0][0]);
+  if (m.forces) std::copy(m.saved_f.begin(), m.saved_f.end(), &atom->f[0][0]);
+  if (eflag_atom) std::copy(m.saved_eatom.begin(), m.saved_eatom.end(), eatom);
+  if (vflag_atom) std::copy(m.saved_vatom.begin(), m.saved_vatom.end(), &vatom[0][0]);
+  eng_vdwl = m.saved_energy;
+  std::copy(m.saved_virial, m.saved_virial + 6, virial);
+}
+
+/* ----------------------------------------------------------------------
+   canonical electrons: mu with sum_i n_i(S; mu) = 2 f N over all ranks (core solver,
+   Newton with the autograd dN_e/dmu, bracketed inside the model's mu range), warm
+   started from the last solution. When a Newton step is predicted to land within the
+   tolerance, the full evaluation is done there at once (speculation) and kept if N_e
+   meets the tolerance; returns whether it was.
+------------------------------------------------------------------------- */
+
+bool PairMLSpin::solve_chemical_potential(int64_t chunk, bool one_chunk)
+{
+  Impl &m = *impl;
+  const auto &meta = m.model->metadata();
+  const int64_t ncenters = static_cast<int64_t>(m.centers.size());
+  double sites = static_cast<double>(ncenters);
+  MPI_Allreduce(MPI_IN_PLACE, &sites, 1, MPI_DOUBLE, MPI_SUM, world);
+  m.target = 2.0 * m.filling * sites;
+
+  int status = 0;
+  std::string message;
+  auto count = [&](double mu) {
+    mlspin::ElectronCount total;
+    for (int64_t first = 0; first < ncenters && !status; first += chunk) {
+      if (!one_chunk) prepare_inputs(first, std::min(ncenters, first + chunk));
+      mlspin::ModelInputs in;
+      in.n_atoms = m.n_atoms;
+      in.n_local = m.n_local;
+      in.n_edges = m.n_edges;
+      in.spin = m.spin.data();
+      in.types = m.types.data();
+      in.edge_index = m.edge_index.data();
+      in.edge_vec = m.edge_vec.data();
+      in.mu = mu;
+      try {
+        const auto c = m.model->count_electrons(in);
+        total.electrons += c.electrons;
+        total.slope += c.slope;
+      } catch (mlspin::Error &e) {
+        status = 1;
+        message = e.what();
+      }
+      if (!one_chunk) release_slots();
+    }
+    // a failing rank sends NaN, so that every rank stops in the solver at once
+    if (status) total.electrons = total.slope = std::nan("");
+    return total;
+  };
+  mlspin::Speculation speculation;
+  speculation.evaluate = [&](double mu) {
+    m.mu = mu;
+    save_accumulators();
+    if (!status) status = evaluate_all(chunk, one_chunk, message);
+    return status ? std::nan("") : m.electrons_local;
+  };
+  speculation.discard = [&]() { restore_accumulators(); };
+  auto reduce = [&](double *values, int n) { MPI_Allreduce(MPI_IN_PLACE, values, n, MPI_DOUBLE, MPI_SUM, world); };
+
+  const double start = m.warm_start.empty() ? 0.5 * (meta.mu_lo + meta.mu_hi) : m.warm_start.predict();
+  mlspin::CanonicalSolveOptions options;
+  options.rtol = m.tolerance;
+  options.curvature_hint = m.curvature;
+  try {
+    const auto solution = mlspin::solve_chemical_potential(count, reduce, m.target, start, meta.mu_lo, meta.mu_hi,
+                                                           options, &speculation);
+    m.mu = solution.mu;
+    m.curvature = solution.curvature;
+    m.warm_start.record(solution.mu);
+    m.solve_evaluations = solution.evaluations;
+    m.total_solve_evaluations += solution.evaluations - (solution.evaluated ? 1 : 0);
+    m.total_missed += solution.missed;
+    return solution.evaluated;
+  } catch (mlspin::UnreachableElectronNumber &e) {
+    report_failure(status, message);
+    error->all(FLERR,
+               "Pair mlspin: filling {} cannot be reached with model file {} at step {}: for the current spins its "
+               "mu range [{}, {}] gives fillings {:.10g} (mu = {}) to {:.10g} (mu = {}); choose a filling in "
+               "between or a model trained for a wider mu range",
+               m.filling, m.file, update->ntimestep, meta.mu_lo, meta.mu_hi, e.electrons_at_lo / (2.0 * sites),
+               meta.mu_lo, e.electrons_at_hi / (2.0 * sites), meta.mu_hi);
+  } catch (mlspin::Error &e) {
+    report_failure(status, message);
+    error->all(FLERR, "Pair mlspin: the chemical potential for filling {} did not converge at step {}: {}",
+               m.filling, update->ntimestep, e.what());
+  }
+  return false;
+}
+
+/* N_e of the evaluation over all ranks, for thermo output (compute pair) and computes */
+
+void PairMLSpin::sum_electrons()
+{
+  Impl &m = *impl;
+  MPI_Allreduce(&m.electrons_local, &m.electrons, 1, MPI_DOUBLE, MPI_SUM, world);
+  // compute pair sums pvector over ranks: rank 0 holds the values, the others zero
+  pvector[0] = comm->me == 0 ? m.electrons : 0.0;
+  pvector[1] = comm->me == 0 ? m.mu : 0.0;
 }
 
 /* local atoms of mapped types, in neighbor list order; every slot unused */
@@ -498,6 +738,8 @@ int PairMLSpin::call_model(std::string &message)
   in.types = m.types.data();
   in.edge_index = m.edge_index.data();
   in.edge_vec = m.edge_vec.data();
+  in.mu = m.mu;
+  in.atom_electrons = m.want_atom_electrons;
 
   try {
     m.results = &m.model->evaluate(in, m.forces);
@@ -538,12 +780,17 @@ void PairMLSpin::report_failure(int status, const std::string &message)
 
 void PairMLSpin::scatter_results()
 {
-  const Impl &m = *impl;
-  if (eflag_global) eng_vdwl += m.results->energy;
+  Impl &m = *impl;
+  // canonical: the free energy F = Omega + mu N_e with N_e = 2 f N, i.e. 2 f mu per atom
+  const double shift = m.electrons_mode == Impl::CANONICAL ? 2.0 * m.filling * m.mu : 0.0;
+  if (eflag_global) eng_vdwl += m.results->energy + shift * static_cast<double>(m.n_local);
   if (eflag_atom) {
     const double *en = m.results->atom_energy;
-    for (int64_t k = 0; k < m.n_local; k++) eatom[m.atom_of[k]] += en[k];
+    for (int64_t k = 0; k < m.n_local; k++) eatom[m.atom_of[k]] += en[k] + shift;
   }
+  m.electrons_local += m.results->electrons;
+  if (m.results->atom_electrons)
+    for (int64_t k = 0; k < m.n_local; k++) m.atom_electrons[m.atom_of[k]] = m.results->atom_electrons[k];
   scatter_fields();
   if (m.forces) scatter_forces_and_virial();
 }
@@ -631,7 +878,102 @@ void PairMLSpin::finish()
                         total > 0.0 ? 100.0 * avg / total : 0.0);
   }
   text += fmt::format("  {:<18} {:>12.6g}\n", "total", total);
+  if (impl->electrons_mode == Impl::CANONICAL && impl->calls > 0)
+    text += fmt::format("  canonical electrons: {:.3g} electron-count passes per evaluation (mu solve), {:.3g} "
+                        "discarded full evaluations per evaluation\n",
+                        static_cast<double>(impl->total_solve_evaluations) / impl->calls,
+                        static_cast<double>(impl->total_missed) / impl->calls);
   utils::logmesg(lmp, text);
+}
+
+/* ----------------------------------------------------------------------
+   restart files: the settings, the chemical potential of the last evaluation (the warm
+   start of the canonical solve) and its d2N_e/dmu2 estimate; the model is given again
+   by pair_coeff
+------------------------------------------------------------------------- */
+
+void PairMLSpin::write_restart(FILE *fp)
+{
+  write_restart_settings(fp);
+}
+
+void PairMLSpin::read_restart(FILE *fp)
+{
+  read_restart_settings(fp);
+}
+
+void PairMLSpin::write_restart_settings(FILE *fp)
+{
+  const Impl &m = *impl;
+  const int ints[6] = {m.forces ? 1 : 0, m.threads, m.timers ? 1 : 0, m.electrons_mode, 0, 0};
+  double doubles[kRestartDoubles] = {static_cast<double>(m.chunk), m.mu_input, m.filling, m.tolerance, m.mu, m.curvature};
+  m.warm_start.save(doubles + 6);
+  fwrite(ints, sizeof(int), 6, fp);
+  fwrite(doubles, sizeof(double), kRestartDoubles, fp);
+}
+
+void PairMLSpin::read_restart_settings(FILE *fp)
+{
+  int ints[6] = {0, 0, 0, 0, 0, 0};
+  double doubles[kRestartDoubles] = {};
+  if (comm->me == 0) {
+    utils::sfread(FLERR, ints, sizeof(int), 6, fp, nullptr, error);
+    utils::sfread(FLERR, doubles, sizeof(double), kRestartDoubles, fp, nullptr, error);
+  }
+  MPI_Bcast(ints, 6, MPI_INT, 0, world);
+  MPI_Bcast(doubles, kRestartDoubles, MPI_DOUBLE, 0, world);
+  Impl &m = *impl;
+  m.forces = ints[0] != 0;
+  m.threads = ints[1];
+  m.timers = ints[2] != 0;
+  m.electrons_mode = ints[3];
+  m.chunk = static_cast<int64_t>(doubles[0]);
+  m.mu_input = doubles[1];
+  m.filling = doubles[2];
+  m.tolerance = doubles[3];
+  m.mu = doubles[4];
+  m.curvature = doubles[5];
+  m.warm_start.load(doubles + 6);
+}
+
+/* extract("mu") and extract("electrons"): scalars of the last evaluation */
+
+void *PairMLSpin::extract(const char *name, int &dim)
+{
+  dim = 0;
+  if (strcmp(name, "mu") == 0) return &impl->mu;
+  if (strcmp(name, "electrons") == 0) return &impl->electrons;
+  return nullptr;
+}
+
+bool PairMLSpin::takes_mu() const
+{
+  return impl->model && impl->model->metadata().takes_mu;
+}
+
+double PairMLSpin::chemical_potential() const
+{
+  return impl->mu;
+}
+
+double PairMLSpin::electron_number() const
+{
+  return impl->electrons;
+}
+
+const double *PairMLSpin::atom_electrons() const
+{
+  return impl->atom_electrons.data();
+}
+
+int64_t PairMLSpin::last_evaluation_step() const
+{
+  return impl->last_step;
+}
+
+void PairMLSpin::request_atom_electrons()
+{
+  impl->want_atom_electrons = true;
 }
 
 double PairMLSpin::memory_usage()

@@ -18,6 +18,7 @@ PairStyle(mlspin,PairMLSpin);
 #include "pair.h"
 
 #include <cstdint>
+#include <cstdio>
 #include <memory>
 #include <string>
 
@@ -36,6 +37,20 @@ class PairMLSpin : public Pair {
   void setup() override;
   void finish() override;
   double memory_usage() override;
+  void write_restart(FILE *) override;
+  void read_restart(FILE *) override;
+  void write_restart_settings(FILE *) override;
+  void read_restart_settings(FILE *) override;
+  void *extract(const char *, int &) override;
+
+  // electrons of a model with the chemical potential input (contract 2), for
+  // compute mlspin/electrons: values of the last evaluation
+  bool takes_mu() const;
+  double chemical_potential() const;
+  double electron_number() const;                   // N_e, all ranks
+  const double *atom_electrons() const;             // n_i per local atom (when requested)
+  int64_t last_evaluation_step() const;
+  void request_atom_electrons();                    // from now until the next init_style()
 
  private:
   struct Impl;    // model, settings, type map, reused buffers, timers
@@ -45,6 +60,12 @@ class PairMLSpin : public Pair {
   void load_model(const std::string &file);
   void check_cutoff() const;
   void warn_if_forces_needed() const;
+  void check_electron_settings() const;
+  bool solve_chemical_potential(int64_t chunk, bool one_chunk);
+  int evaluate_all(int64_t chunk, bool one_chunk, std::string &message);
+  void save_accumulators();
+  void restore_accumulators();
+  void sum_electrons();
 
   void collect_centers();
   void prepare_inputs(int64_t first, int64_t last);

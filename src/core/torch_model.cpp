@@ -61,14 +61,16 @@ torch::Tensor as_float64(const torch::Tensor &t)
   return t.detach().to(torch::kFloat64).contiguous();
 }
 
-// The forward() signature of contract 1: (spin, types, edge_index, edge_vec, n_local) -> Tensor
-void check_forward_signature(const torch::jit::Module &module, const std::string &file)
+// The forward() signature of contract 1: (spin, types, edge_index, edge_vec, n_local) -> Tensor;
+// contract 2 (takes_mu) appends mu: Tensor
+void check_forward_signature(const torch::jit::Module &module, const std::string &file, bool takes_mu)
 {
   const auto method = module.find_method("forward");
   if (!method) throw Error("model file '" + file + "' has no forward() method");
   const auto &schema = method->function().getSchema();
   const auto &args = schema.arguments();
-  const std::vector<std::string> want = {"Tensor", "Tensor", "Tensor", "Tensor", "int"};
+  std::vector<std::string> want = {"Tensor", "Tensor", "Tensor", "Tensor", "int"};
+  if (takes_mu) want.push_back("Tensor");
   bool ok = args.size() == want.size() + 1 && schema.returns().size() == 1 &&
       schema.returns()[0].type()->str() == "Tensor";
   for (size_t k = 0; ok && k < want.size(); k++) ok = args[k + 1].type()->str() == want[k];
@@ -78,9 +80,9 @@ void check_forward_signature(const torch::jit::Module &module, const std::string
       have += (k > 1 ? ", " : "") + args[k].name() + ": " + args[k].type()->str();
     std::string returns;
     for (const auto &r : schema.returns()) returns += (returns.empty() ? "" : ", ") + r.type()->str();
-    throw Error("model file '" + file + "' has forward(" + have + ") -> " + returns +
-                "; contract version 1 needs forward(spin: Tensor, types: Tensor, edge_index: Tensor, "
-                "edge_vec: Tensor, n_local: int) -> Tensor");
+    throw Error("model file '" + file + "' has forward(" + have + ") -> " + returns + "; contract version " +
+                (takes_mu ? "2" : "1") + " needs forward(spin: Tensor, types: Tensor, edge_index: Tensor, " +
+                "edge_vec: Tensor, n_local: int" + (takes_mu ? ", mu: Tensor" : "") + ") -> Tensor");
   }
 }
 
@@ -107,6 +109,24 @@ std::string json_message(const json::exception &e)
   return text;
 }
 
+// contract 2: "inputs": ["mu"] and "mu_range": [lo, hi], the range the model was trained for
+void read_mu_metadata(const json &root, const std::string &where, ModelMetadata &meta)
+{
+  const auto inputs = root.find("inputs");
+  if (inputs == root.end() || *inputs != json::array({"mu"}))
+    throw Error(where + "declares contract version 2, which needs \"inputs\": [\"mu\"]");
+  const auto range = root.find("mu_range");
+  if (range == root.end() || !range->is_array() || range->size() != 2 || !(*range)[0].is_number() ||
+      !(*range)[1].is_number())
+    throw Error(where + "declares contract version 2, which needs \"mu_range\": [lo, hi], the chemical "
+                "potentials the model was trained for");
+  meta.mu_lo = (*range)[0].get<double>();
+  meta.mu_hi = (*range)[1].get<double>();
+  if (!(meta.mu_lo < meta.mu_hi) || !std::isfinite(meta.mu_lo) || !std::isfinite(meta.mu_hi))
+    throw Error(where + "\"mu_range\" must be [lo, hi] with finite lo < hi");
+  meta.takes_mu = true;
+}
+
 ModelMetadata metadata_from_json(const json &root, const std::string &where)
 {
   if (!root.is_object()) throw Error(where + "must hold a JSON object");
@@ -125,9 +145,11 @@ ModelMetadata metadata_from_json(const json &root, const std::string &where)
   if (contract != std::floor(contract) || std::fabs(contract) > 1e6)
     throw Error(where + "\"contract\" must be an integer, got " + std::to_string(contract));
   meta.contract = static_cast<int>(contract);
-  if (meta.contract != kModelContractVersion)
+  if (meta.contract != kModelContractVersion && meta.contract != kModelContractMuVersion)
     throw Error(where + "declares contract version " + std::to_string(meta.contract) +
-                "; this pair style implements contract version " + std::to_string(kModelContractVersion));
+                "; this pair style implements contract versions " + std::to_string(kModelContractVersion) +
+                " and " + std::to_string(kModelContractMuVersion));
+  if (meta.contract == kModelContractMuVersion) read_mu_metadata(root, where, meta);
 
   meta.cutoff = member("cutoff", &json::is_number, "a positive distance").get<double>();
   if (!(meta.cutoff > 0.0) || !std::isfinite(meta.cutoff))
@@ -196,15 +218,19 @@ struct TorchModel::Impl {
   torch::Dtype dtype = torch::kFloat64;
 
   torch::Tensor energy, spin_grad, edge_grad;    // float64 results, kept for the views
+  torch::Tensor mu;                 // contract 2: the 0-d mu input of the last forward()
+  torch::Tensor atom_electrons;     // contract 2: float64 n_i, when requested
   ModelResults results;
   bool finite = true;
   ModelTimings timings;
 
   [[noreturn]] void fail(const std::string &what) const { throw Error("model file '" + file + "': " + what); }
-  torch::Tensor forward(const ModelInputs &in, torch::Tensor &spin, torch::Tensor &edge_vec, bool edge_gradient);
+  torch::Tensor forward(const ModelInputs &in, torch::Tensor &spin, torch::Tensor &edge_vec, bool edge_gradient,
+                        bool spin_gradient = true);
   void backward(const torch::Tensor &energies, const torch::Tensor &spin, const torch::Tensor &edge_vec,
                 bool edge_gradient);
   void convert(const ModelInputs &in, const torch::Tensor &energies, bool edge_gradient);
+  void electrons(const ModelInputs &in, const torch::Tensor &energies);
 };
 
 TorchModel::TorchModel(const std::string &bytes, const std::string &file) : impl_(new Impl)
@@ -226,7 +252,7 @@ TorchModel::TorchModel(const std::string &bytes, const std::string &file) : impl
   impl_->meta = parse_model_metadata(extra["mlspin.json"], file);
   impl_->dtype = impl_->meta.dtype == "float32" ? torch::kFloat32 : torch::kFloat64;
 
-  check_forward_signature(impl_->module, file);
+  check_forward_signature(impl_->module, file, impl_->meta.takes_mu);
   impl_->module.eval();
   // gradients are taken with respect to the inputs only
   for (auto p : impl_->module.parameters()) p.set_requires_grad(false);
@@ -252,7 +278,7 @@ const std::string &TorchModel::file() const
 /* ---------------------------------------------------------------------- */
 
 torch::Tensor TorchModel::Impl::forward(const ModelInputs &in, torch::Tensor &spin, torch::Tensor &edge_vec,
-                                        bool edge_gradient)
+                                        bool edge_gradient, bool spin_gradient)
 {
   // views of the caller's buffers: no copy for float64 models
   const auto f64 = torch::TensorOptions().dtype(torch::kFloat64);
@@ -265,12 +291,17 @@ torch::Tensor TorchModel::Impl::forward(const ModelInputs &in, torch::Tensor &sp
     spin = spin.to(dtype);
     edge_vec = edge_vec.to(dtype);
   }
-  spin.requires_grad_(true);
+  if (spin_gradient) spin.requires_grad_(true);
   if (edge_gradient) edge_vec.requires_grad_(true);
 
+  std::vector<torch::jit::IValue> args = {spin, types, edge_index, edge_vec, in.n_local};
+  if (meta.takes_mu) {
+    mu = torch::scalar_tensor(in.mu, torch::TensorOptions().dtype(dtype)).requires_grad_(true);
+    args.push_back(mu);
+  }
   torch::jit::IValue out;
   try {
-    out = module.forward({spin, types, edge_index, edge_vec, in.n_local});
+    out = module.forward(args);
   } catch (const c10::Error &e) {
     fail(std::string("forward() failed: ") + e.what_without_backtrace());
   } catch (const std::exception &e) {
@@ -336,15 +367,83 @@ const ModelResults &TorchModel::evaluate(const ModelInputs &in, bool edge_gradie
   m.timings.forward += seconds_since(start);
 
   start = Clock::now();
+  if (m.meta.takes_mu) m.electrons(in, energies);
   m.backward(energies, spin, edge_vec, edge_gradient);
   energies = energies.detach();
   m.timings.backward += seconds_since(start);
 
   start = Clock::now();
   m.convert(in, energies, edge_gradient);
+  if (m.meta.takes_mu && !std::isfinite(m.results.electrons)) m.finite = false;
   m.timings.convert += seconds_since(start);
   m.timings.calls++;
   return m.results;
+}
+
+/* ----------------------------------------------------------------------
+   contract 2: electron numbers n_i = -d omega_i/d mu. The backward passes go to mu only,
+   so autograd skips the descriptor part of the graph that does not depend on mu. Per
+   atom, with a scalar mu, reverse mode needs a trick: g(v) = sum_i v_i d omega_i/d mu
+   is linear in v, so dg/dv_i = d omega_i/d mu (a second backward pass).
+------------------------------------------------------------------------- */
+
+void TorchModel::Impl::electrons(const ModelInputs &in, const torch::Tensor &energies)
+{
+  results.electrons = 0.0;
+  results.atom_electrons = nullptr;
+  atom_electrons = torch::Tensor();
+  const auto f64 = torch::TensorOptions().dtype(torch::kFloat64);
+  try {
+    if (in.atom_electrons) {
+      auto v = torch::ones({in.n_local}, torch::TensorOptions().dtype(dtype)).requires_grad_(true);
+      auto g = energies.requires_grad()
+          ? torch::autograd::grad({energies}, {mu}, {v}, /*retain_graph=*/true, /*create_graph=*/true,
+                                  /*allow_unused=*/true)[0]
+          : torch::Tensor();
+      torch::Tensor dv;
+      if (g.defined() && g.requires_grad())
+        dv = torch::autograd::grad({g}, {v}, {}, /*retain_graph=*/false, /*create_graph=*/false,
+                                   /*allow_unused=*/true)[0];
+      atom_electrons = dv.defined() ? (-dv).detach().to(torch::kFloat64).contiguous() : torch::zeros({in.n_local}, f64);
+      results.atom_electrons = atom_electrons.data_ptr<double>();
+      for (int64_t k = 0; k < in.n_local; k++) results.electrons += results.atom_electrons[k];
+    } else if (energies.requires_grad()) {
+      auto g = torch::autograd::grad({energies.sum()}, {mu}, {}, /*retain_graph=*/true, /*create_graph=*/false,
+                                     /*allow_unused=*/true)[0];
+      if (g.defined()) results.electrons = -g.item<double>();
+    }
+  } catch (const c10::Error &e) {
+    fail(std::string("electron numbers (d energy/d mu) failed: ") + e.what_without_backtrace());
+  }
+}
+
+ElectronCount TorchModel::count_electrons(const ModelInputs &in)
+{
+  Impl &m = *impl_;
+  ElectronCount count;
+  if (!m.meta.takes_mu) m.fail("count_electrons() needs a contract 2 model (mu input)");
+  if (in.n_atoms < in.n_local || in.n_local < 0 || in.n_edges < 0)
+    m.fail("count_electrons() called with inconsistent sizes");
+  auto start = Clock::now();
+  torch::Tensor spin, edge_vec;
+  torch::Tensor energies = m.forward(in, spin, edge_vec, false, /*spin_gradient=*/false);
+  m.timings.forward += seconds_since(start);
+
+  // -dE/dmu, -d2E/dmu2: a backward pass to mu, and one from it
+  start = Clock::now();
+  double *values[2] = {&count.electrons, &count.slope};
+  try {
+    torch::Tensor d = energies.requires_grad() ? energies.sum() : torch::Tensor();
+    for (int order = 0; order < 2 && d.defined() && d.requires_grad(); order++) {
+      d = torch::autograd::grad({d}, {m.mu}, {}, /*retain_graph=*/order < 1, /*create_graph=*/order < 1,
+                                /*allow_unused=*/true)[0];
+      if (d.defined()) *values[order] = -d.item<double>();
+    }
+  } catch (const c10::Error &e) {
+    m.fail(std::string("electron numbers (d energy/d mu) failed: ") + e.what_without_backtrace());
+  }
+  m.timings.backward += seconds_since(start);
+  return count;
 }
 
 bool TorchModel::last_results_finite() const

@@ -13,6 +13,8 @@
 // the same interface, where unavailable_reason() says how to get a LibTorch build.
 #pragma once
 
+#include "core/canonical_solve.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -22,6 +24,10 @@
 namespace mlspin {
 
 constexpr int kModelContractVersion = 1;
+// Contract 2 adds the chemical potential mu as a sixth forward() argument (a 0-d tensor
+// of the model's dtype); the model returns local grand potentials omega_i(S; mu) and
+// n_i = -d omega_i/d mu are its local electron numbers (doc/model_contract.rst).
+constexpr int kModelContractMuVersion = 2;
 
 struct ModelMetadata {
   int contract = 0;
@@ -30,6 +36,8 @@ struct ModelMetadata {
   std::string units;                    // LAMMPS unit style
   std::string dtype;                    // "float64" or "float32"
   std::string description;             // free text, may be empty
+  bool takes_mu = false;                // contract 2: forward(..., n_local, mu)
+  double mu_lo = 0.0, mu_hi = 0.0;      // contract 2: the mu range the model was trained for
   int species_index(const std::string &name) const    // -1 when absent
   {
     for (size_t k = 0; k < species.size(); k++)
@@ -55,6 +63,8 @@ struct ModelInputs {
   const int64_t *types = nullptr;        // n_atoms: species index
   const int64_t *edge_index = nullptr;   // 2 x n_edges: row 0 centers, row 1 neighbors
   const double *edge_vec = nullptr;      // n_edges x 3: r_neighbor - r_center
+  double mu = 0.0;                       // chemical potential (contract 2 models only)
+  bool atom_electrons = false;           // contract 2: also n_i = -d omega_i/d mu per center
 };
 
 // Results in float64, contiguous, owned by the model; valid until the next evaluate().
@@ -63,6 +73,8 @@ struct ModelResults {
   const double *atom_energy = nullptr;   // n_local
   const double *spin_grad = nullptr;     // n_atoms x 3: dE/dS
   const double *edge_grad = nullptr;     // n_edges x 3: dE/d(edge_vec); nullptr unless requested
+  double electrons = 0.0;                // contract 2: N_e = -dE/dmu of the centers
+  const double *atom_electrons = nullptr;    // contract 2, n_local: n_i; nullptr unless requested
 };
 
 // Accumulated wall-clock seconds of evaluate(), split by phase.
@@ -88,6 +100,10 @@ class TorchModel {
   // forces and the virial). Throws mlspin::Error on a failing model or on outputs of
   // the wrong shape or dtype; non-finite values are reported by last_results_finite().
   const ModelResults &evaluate(const ModelInputs &in, bool edge_gradient);
+
+  // Contract 2: N_e = -dE/dmu and dN_e/dmu = -d2E/dmu2 of the centers at in.mu; one
+  // forward pass without spin or edge gradients and two backward passes to mu.
+  ElectronCount count_electrons(const ModelInputs &in);
 
   // false when the last results hold NaN or Inf anywhere
   bool last_results_finite() const;

@@ -58,6 +58,11 @@ const ModelResults &TorchModel::evaluate(const ModelInputs &, bool)
   no_torch();
 }
 
+ElectronCount TorchModel::count_electrons(const ModelInputs &)
+{
+  no_torch();
+}
+
 bool TorchModel::last_results_finite() const
 {
   no_torch();

@@ -110,8 +110,9 @@ TEST(ModelMetadata, RejectsEachInvalidEntry)
     text += "}";
     return error_of([&] { parse_model_metadata(text, "m.pt"); });
   };
-  EXPECT_CONTAINS(with("contract", "2"), "model file 'm.pt': mlspin.json declares contract version 2; "
-                                          "this pair style implements contract version 1");
+  EXPECT_CONTAINS(with("contract", "3"), "model file 'm.pt': mlspin.json declares contract version 3; "
+                                          "this pair style implements contract versions 1 and 2");
+  EXPECT_CONTAINS(with("contract", "2"), "declares contract version 2, which needs \"inputs\": [\"mu\"]");
   EXPECT_CONTAINS(with("contract", "1.5"), "\"contract\" must be an integer");
   EXPECT_CONTAINS(with("contract", ""), "has no \"contract\"");
   EXPECT_CONTAINS(with("cutoff", "-1"), "\"cutoff\" must be a positive finite distance");
@@ -142,7 +143,11 @@ TEST(TorchModel, RejectsFilesThatAreNotContractModels)
   EXPECT_CONTAINS(load("bad_state_dict.pt"), "cannot load model file 'bad_state_dict.pt' as a TorchScript");
   EXPECT_CONTAINS(load("bad_no_json.pt"), "model file 'bad_no_json.pt' has no mlspin.json");
   EXPECT_CONTAINS(load("bad_json.pt"), "mlspin.json is not valid JSON");
-  EXPECT_CONTAINS(load("bad_contract.pt"), "declares contract version 2");
+  EXPECT_CONTAINS(load("bad_contract.pt"), "declares contract version 3");
+  EXPECT_CONTAINS(load("bad_v2_no_range.pt"), "declares contract version 2, which needs \"mu_range\": [lo, hi]");
+  EXPECT_CONTAINS(load("bad_v2_signature.pt"),
+                  "contract version 2 needs forward(spin: Tensor, types: Tensor, edge_index: Tensor, edge_vec: "
+                  "Tensor, n_local: int, mu: Tensor) -> Tensor");
   EXPECT_CONTAINS(load("bad_signature.pt"), "has forward(spin: Tensor, edge_vec: Tensor) -> Tensor; contract version 1 needs");
 }
 
@@ -235,6 +240,64 @@ TEST_F(HeisenbergModel, FailuresOfTheModelBecomeErrors)
 // LibTorch's products run in the system BLAS; when that is OpenBLAS, its own thread pool
 // must follow the thread count too (one pool thread per core oversubscribes the cores of
 // several MPI ranks).
+// Contract 2 (canonical.pt of make_test_models.py): omega_i = -kT sum_s log(1 + e^{(mu + s J|S_i|)/kT})
+// - (K0 + K1 mu)/2 sum_j S_i.S_j; n_i = sum_s sigma((mu + s J|S_i|)/kT) + K1/2 sum_j S_i.S_j
+TEST(TorchModel, ContractTwoGivesElectronNumbersAndTheirSlope)
+{
+  const double J = 1.0, kT = 0.5, K0 = 0.3, K1 = 0.2, mu = 0.37;
+  TorchModel model(read_binary_file(model_path("canonical.pt")), "canonical.pt");
+  EXPECT_TRUE(model.metadata().takes_mu);
+  EXPECT_EQ(model.metadata().mu_lo, -3.0);
+  EXPECT_EQ(model.metadata().mu_hi, 3.0);
+  // centers 0 and 1 (bonded to each other and to ghost 2), magnitudes != 1
+  std::vector<double> spin = {0.3, -1.2, 0.5, 0.9, 0.4, -0.2, -0.6, 0.8, 1.4};
+  std::vector<int64_t> types = {0, 0, 0};
+  std::vector<int64_t> edge_index = {0, 0, 1, 1, 2, 0};
+  std::vector<double> edge_vec = {1, 0, 0, 0, 1, 0, -1, 0, 0};
+  ModelInputs in;
+  in.n_atoms = 3;
+  in.n_local = 2;
+  in.n_edges = 3;
+  in.spin = spin.data();
+  in.types = types.data();
+  in.edge_index = edge_index.data();
+  in.edge_vec = edge_vec.data();
+  in.mu = mu;
+  in.atom_electrons = true;
+
+  auto dot = [&](int a, int b) { return spin[3 * a] * spin[3 * b] + spin[3 * a + 1] * spin[3 * b + 1] + spin[3 * a + 2] * spin[3 * b + 2]; };
+  const double bonds[2] = {dot(0, 1) + dot(0, 2), dot(1, 0)};
+  double n_expected[2], omega[2], slope = 0.0;
+  for (int i = 0; i < 2; i++) {
+    const double level = J * std::sqrt(dot(i, i));
+    n_expected[i] = 0.5 * K1 * bonds[i];
+    omega[i] = -0.5 * (K0 + K1 * mu) * bonds[i];
+    for (double s : {1.0, -1.0}) {
+      const double x = (mu + s * level) / kT, f = 1.0 / (1.0 + std::exp(-x));
+      n_expected[i] += f;
+      omega[i] -= kT * std::log1p(std::exp(x));
+      slope += f * (1.0 - f) / kT;
+    }
+  }
+  const auto &r = model.evaluate(in, true);
+  ASSERT_NE(r.atom_electrons, nullptr);
+  for (int i = 0; i < 2; i++) {
+    EXPECT_NEAR(r.atom_energy[i], omega[i], 1e-14);
+    EXPECT_NEAR(r.atom_electrons[i], n_expected[i], 1e-14);
+  }
+  EXPECT_NEAR(r.electrons, n_expected[0] + n_expected[1], 1e-14);
+  in.atom_electrons = false;
+  EXPECT_NEAR(model.evaluate(in, false).electrons, n_expected[0] + n_expected[1], 1e-14);
+  const auto count = model.count_electrons(in);
+  EXPECT_NEAR(count.electrons, n_expected[0] + n_expected[1], 1e-14);
+  EXPECT_NEAR(count.slope, slope, 1e-14);
+
+  // a contract 1 model has no electrons
+  TorchModel v1(read_binary_file(model_path("heisenberg.pt")), "heisenberg.pt");
+  EXPECT_FALSE(v1.metadata().takes_mu);
+  EXPECT_CONTAINS(error_of([&] { v1.count_electrons(in); }), "count_electrons() needs a contract 2 model");
+}
+
 TEST(TorchModel, ThreadCountReachesOpenBLAS)
 {
   int (*get)() = nullptr;

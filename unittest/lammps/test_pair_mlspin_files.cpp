@@ -74,7 +74,7 @@ TEST(PairMLSpinFiles, UnreadableOrInvalidFilesAreErrorsNamingTheFile)
   EXPECT_CONTAINS(error_after(setup, pair("bad_json.pt")), "mlspin.json is not valid JSON");
   EXPECT_CONTAINS(error_after(setup, pair("bad_no_cutoff.pt")), "mlspin.json has no \"cutoff\"");
   EXPECT_CONTAINS(error_after(setup, pair("bad_contract.pt")),
-                 "mlspin.json declares contract version 2; this pair style implements contract version 1");
+                 "mlspin.json declares contract version 3; this pair style implements contract versions 1 and 2");
   EXPECT_CONTAINS(error_after(setup, pair("bad_dtype.pt")),
                  "\"dtype\" is 'float16'; supported are float64 and float32");
   EXPECT_CONTAINS(error_after(setup, pair("bad_signature.pt")),
@@ -134,7 +134,7 @@ TEST(PairMLSpinFiles, SettingsAndSimulationRequirements)
 {
   const auto setup = box();
   EXPECT_CONTAINS(error_after(setup, "pair_style mlspin speed 11"),
-                 "Unknown pair mlspin keyword speed: use forces, threads, chunk or timers");
+                 "Unknown pair mlspin keyword speed: use forces, threads, chunk, timers, mu, filling or tolerance");
   EXPECT_CONTAINS(error_after(setup, "pair_style mlspin threads 0"), "Pair mlspin threads must be a positive integer, got 0");
   EXPECT_CONTAINS(error_after(setup, "pair_style mlspin forces"), "Pair mlspin keyword forces needs a value");
   EXPECT_CONTAINS(error_after(setup, "newton off on\n" + pair("heisenberg.pt") + "run 0 post no"),

@@ -16,6 +16,12 @@ unknown origin enters the tests:
                        angular and three-spin chirality terms, smooth cutoff; units lj
   manybody_aniso.pt    the same plus a spin-lattice (pseudo-dipolar) anisotropy
   contract_example.pt  the minimal model of doc/model_contract.rst, run from the doc
+  two_levels_mu.pt     the contract 2 example of doc/model_contract.rst, run from the doc
+  canonical.pt         contract 2 (mu input), the same formula written here: two levels
+                       -+J|S_i| per site at temperature kT and an exchange K(mu) = K0 + K1 mu,
+                       J 1, kT 0.5, K0 0.3, K1 0.2, mu range [-3, 3]; units lj, species A
+  canonical_sdtb.pt    the same with K0 = K1 = 0: exactly pair_style sd/tb hop 0 J 1 kT 0.5
+  kink_mu.pt           contract 2 with N_e(mu) linear below mu = 0 and curved above
   bad_*                invalid files for the error tests
 """
 import json
@@ -132,6 +138,65 @@ class ManyBody(torch.nn.Module):
         return scale * (g @ self.w + 0.3 * torch.tanh(g @ self.u) + 0.05 * g_pair * g_pair * g_biq)
 
 
+class TwoLevelsMu(torch.nn.Module):
+    """Contract 2: omega_i = -kT sum_s log(1 + exp((mu + s J|S_i|)/kT)) - (K0 + K1 mu)/2 sum_j S_i.S_j.
+
+    n_i = -d omega_i/d mu = sum_s f(-s J|S_i| - mu) + K1/2 sum_j S_i.S_j, f(x) = 1/(1 + exp(x/kT)):
+    the levels -+J|S_i| of pair_style sd/tb with zero hopping, and a mu-dependent exchange."""
+
+    def __init__(self, J: float, kT: float, K0: float, K1: float):
+        super().__init__()
+        self.J = J
+        self.kT = kT
+        self.K0 = K0
+        self.K1 = K1
+
+    def forward(self, spin: torch.Tensor, types: torch.Tensor, edge_index: torch.Tensor,
+                edge_vec: torch.Tensor, n_local: int, mu: torch.Tensor) -> torch.Tensor:
+        mag = torch.sqrt((spin[:n_local] * spin[:n_local]).sum(1))
+        onsite = torch.zeros(n_local, dtype=spin.dtype)
+        for s in [1.0, -1.0]:
+            x = (mu + s * self.J * mag) / self.kT
+            # log(1 + e^x) without overflow
+            onsite = onsite - self.kT * (torch.clamp(x, min=0.0) + torch.log1p(torch.exp(-torch.abs(x))))
+        i, j = edge_index[0], edge_index[1]
+        bonds = torch.zeros(n_local, dtype=spin.dtype).index_add(0, i, (spin[i] * spin[j]).sum(1))
+        return onsite - 0.5 * (self.K0 + self.K1 * mu) * bonds
+
+
+CANONICAL = {"J": 1.0, "kT": 0.5, "K0": 0.3, "K1": 0.2, "mu_range": [-3.0, 3.0], "cutoff": 1.2}
+
+
+def meta_mu(params, **extra):
+    m = json.loads(meta(params["cutoff"], ["A"], "lj", description="two levels -+J|S| and K(mu) exchange",
+                        parameters=params))
+    m.update({"contract": 2, "inputs": ["mu"], "mu_range": params["mu_range"]})
+    m.update(extra)
+    return json.dumps(m)
+
+
+class StepInMu(torch.nn.Module):
+    """Contract 2 with a jump: n_i = 1 for mu < 0 and 2 for mu > 0 (no mu solves 0 < N_e - N < N)."""
+
+    def forward(self, spin: torch.Tensor, types: torch.Tensor, edge_index: torch.Tensor,
+                edge_vec: torch.Tensor, n_local: int, mu: torch.Tensor) -> torch.Tensor:
+        i, j = edge_index[0], edge_index[1]
+        bonds = torch.zeros(n_local, dtype=spin.dtype).index_add(0, i, (spin[i] * spin[j]).sum(1))
+        return -torch.where(mu > 0.0, 2.0 * mu, mu) - 0.1 * bonds
+
+
+class KinkInMu(torch.nn.Module):
+    """Contract 2, n_i = 1 + 0.1 mu + 0.1 relu(mu)^2 + 0.1 sum_j S_i.S_j: N_e(mu) is linear for mu < 0
+    (d2N/dmu2 = 0 there) and curved for mu > 0, so that a curvature learnt at mu < 0 mispredicts."""
+
+    def forward(self, spin: torch.Tensor, types: torch.Tensor, edge_index: torch.Tensor,
+                edge_vec: torch.Tensor, n_local: int, mu: torch.Tensor) -> torch.Tensor:
+        i, j = edge_index[0], edge_index[1]
+        bonds = torch.zeros(n_local, dtype=spin.dtype).index_add(0, i, (spin[i] * spin[j]).sum(1))
+        r = torch.relu(mu)
+        return -(mu + 0.05 * mu * mu + (0.1 / 3.0) * r * r * r) - 0.5 * (0.3 + 0.2 * mu) * bonds
+
+
 class ReturnsNaN(torch.nn.Module):
     """NaN energies on centers of species 1 only (so that one rank of two may fail alone)."""
 
@@ -187,6 +252,25 @@ def contract_example():
         os.chdir(cwd)
 
 
+def contract_v2_example():
+    """Runs the block marked 'contract-v2-example' in doc/model_contract.rst."""
+    text = open(os.path.join(DOC, "model_contract.rst")).read()
+    match = re.search(r"\.\. contract-v2-example-begin\n(.*?)\.\. contract-v2-example-end", text, re.S)
+    if not match:
+        raise SystemExit("doc/model_contract.rst has no contract-v2-example block")
+    code = "\n".join(line[4:] if line.startswith("    ") else line
+                     for line in match.group(1).splitlines() if not line.startswith(".. code-block"))
+    script = os.path.join(OUT, "contract_v2_example.py")
+    with open(script, "w") as f:
+        f.write(code)
+    cwd = os.getcwd()
+    os.chdir(OUT)
+    try:
+        runpy.run_path(script, run_name="contract_v2_example")
+    finally:
+        os.chdir(cwd)
+
+
 def main():
     h = HEISENBERG
     save(Heisenberg(h["J1"], h["J2"], h["J3"]), "heisenberg.pt",
@@ -203,13 +287,23 @@ def main():
     save(ManyBody(1.7, True), "manybody_aniso.pt",
          meta(1.7, ["A", "B"], "lj", description="many-body test model with spin-lattice anisotropy"))
     contract_example()
+    contract_v2_example()
+    c = CANONICAL
+    save(TwoLevelsMu(c["J"], c["kT"], c["K0"], c["K1"]), "canonical.pt", meta_mu(c))
+    sdtb = dict(c, K0=0.0, K1=0.0)
+    save(TwoLevelsMu(sdtb["J"], sdtb["kT"], 0.0, 0.0), "canonical_sdtb.pt", meta_mu(sdtb))
+    save(TwoLevelsMu(c["J"], c["kT"], c["K0"], c["K1"]), "bad_v2_no_range.pt",
+         json.dumps({k: v for k, v in json.loads(meta_mu(c)).items() if k != "mu_range"}))
+    save(Heisenberg([[1.0]], 0.2, 1.0), "bad_v2_signature.pt", meta_mu(c))
+    save(StepInMu(), "bad_v2_step.pt", meta_mu(c))
+    save(KinkInMu(), "kink_mu.pt", meta_mu(c))
 
     heis = Heisenberg(h["J1"], h["J2"], h["J3"])
     with open(os.path.join(OUT, "bad_not_torchscript.pt"), "w") as f:
         f.write("this is a text file, not a TorchScript archive\n")
     torch.save(heis.state_dict(), os.path.join(OUT, "bad_state_dict.pt"))
     save(heis, "bad_no_json.pt")
-    save(heis, "bad_contract.pt", meta(3.5, ["Fe", "Co"], "metal").replace('"contract": 1', '"contract": 2'))
+    save(heis, "bad_contract.pt", meta(3.5, ["Fe", "Co"], "metal").replace('"contract": 1', '"contract": 3'))
     save(heis, "bad_units.pt", meta(3.5, ["Fe", "Co"], "real"))
     save(heis, "bad_json.pt", '{"contract": 1, "cutoff": 3.5, ')
     save(heis, "bad_no_cutoff.pt", json.dumps({"contract": 1, "species": ["Fe"], "units": "metal",
