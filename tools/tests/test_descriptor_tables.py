@@ -17,6 +17,7 @@ from blas_variants import THREADS, core_types
 from conftest import continuous_model, lattice_model, random_unit
 from dump_descriptor_tables import TOLERANCE, differences
 from mlspin_train.committee import SHARED_BUFFERS
+from mlspin_train.convert import model_from_file
 from mlspin_train.dataset import planar_box
 from mlspin_train.export import load_model, make_metadata
 from mlspin_train.lattice_tables import TABLES_VERSION
@@ -65,21 +66,6 @@ def shipped_id(path):
     return os.path.basename(os.path.dirname(path))
 
 
-def model_of_file(module, meta):
-    """The Python model of a model file's configuration, holding the file's own
-    state dict (tables included)."""
-    config = {
-        "descriptor": {k: v for k, v in meta["descriptor"].items() if k != "n_features"},
-        "species": meta["species"],
-        "hidden": meta["model"]["hidden"],
-        "activation": meta["model"]["activation"],
-    }
-    model = MLSpinModel(config)
-    keys = set(model.state_dict())
-    model.load_state_dict({k: v for k, v in module.state_dict().items() if k in keys})
-    return model
-
-
 def lattice_batch(lattice, cutoff, seed=3):
     rng = np.random.default_rng(seed)
     pos, box = make_lattice(lattice, 12, 12)
@@ -90,7 +76,7 @@ def lattice_batch(lattice, cutoff, seed=3):
 @pytest.mark.parametrize("path", SHIPPED, ids=shipped_id)
 def test_shipped_potential_gives_the_energies_of_its_own_tables(path):
     module, meta = load_model(path)
-    model = model_of_file(module, meta)
+    model = model_from_file(module, meta)
     assert int(model.descriptor.tables_version) == meta.get("descriptor_tables", 1)
     batch = lattice_batch(meta["descriptor"]["lattice"], model.cutoff)
     # the Python model holds exactly the file's tables (bitwise), nothing rebuilt
