@@ -324,6 +324,16 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_convert(args) -> int:
+    from .convert import convert
+
+    member = None if args.member is None else args.member - 1
+    model, meta = convert(args.model, args.output, "float32" if args.float32 else "float64", member)
+    what = f"member {args.member} of {meta['derived_from']['members']}" if member is not None else "the model"
+    print(f"wrote {args.output}: {what}, {meta['dtype']}, MLP {meta['model']['hidden']}")
+    return 0
+
+
 def cmd_committee(args) -> int:
     from .committee import committee_metadata, load_member, merge
     from .evaluation import headline
@@ -513,6 +523,12 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--pair-style", default="mlspin", help="pair_style arguments")
     c.add_argument("--pair-coeff", default="* * {model} {species}", help="pair_coeff arguments; {model} and {species} are filled in")
     c.add_argument("--no-per-atom-energy", action="store_true", help="do not compare per-atom energies")
+
+    cv = command("convert", "Write a model file from a model file: one member of a committee, single precision.", cmd_convert)
+    cv.add_argument("model", help="a model file written by mlspin-train (train, committee or convert)")
+    cv.add_argument("output")
+    cv.add_argument("--member", type=int, help="only member K (1-based) of a committee file: 1/K of the network's cost; its constant energy offset is matched to the committee's mean on random spins")
+    cv.add_argument("--float32", action="store_true", help="single precision (about half the cost of float64)")
 
     x = command("export", "Write a TorchScript model file from a training checkpoint.", cmd_export)
     x.add_argument("checkpoint")
