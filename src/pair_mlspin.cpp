@@ -76,6 +76,7 @@ struct PairMLSpin::Impl {
   int threads = 1;
   bool timers = false;
   int64_t chunk = 2048;    // centers per model call (memory and cache footprint), 0: all
+  bool native = true;      // native descriptor evaluation where the model has one
 
   // derived from the model and the simulation
   std::unique_ptr<mlspin::TorchModel> model;
@@ -132,7 +133,7 @@ void PairMLSpin::allocate()
 }
 
 /* ----------------------------------------------------------------------
-   pair_style mlspin [forces yes|no] [threads N] [chunk N] [timers yes|no]
+   pair_style mlspin [forces yes|no] [threads N] [chunk N] [timers yes|no] [native yes|no]
 ------------------------------------------------------------------------- */
 
 void PairMLSpin::settings(int narg, char **arg)
@@ -147,6 +148,7 @@ void PairMLSpin::settings(int narg, char **arg)
   impl->threads = defaults.threads;
   impl->chunk = defaults.chunk;
   impl->timers = defaults.timers;
+  impl->native = defaults.native;
 
   int iarg = 0;
   while (iarg < narg) {
@@ -164,8 +166,10 @@ void PairMLSpin::settings(int narg, char **arg)
       impl->chunk = utils::bnumeric(FLERR, arg[iarg + 1], false, lmp);
       if (impl->chunk < 0)
         error->all(FLERR, "Pair mlspin chunk must be 0 (all atoms at once) or positive, got {}", arg[iarg + 1]);
+    } else if (key == "native") {
+      impl->native = utils::logical(FLERR, arg[iarg + 1], false, lmp);
     } else {
-      error->all(FLERR, "Unknown pair mlspin keyword {}: use forces, threads, chunk or timers", key);
+      error->all(FLERR, "Unknown pair mlspin keyword {}: use forces, threads, chunk, timers or native", key);
     }
     iarg += 2;
   }
@@ -268,6 +272,22 @@ void PairMLSpin::load_model(const std::string &file)
                    m.contract, m.cutoff, m.units, m.dtype, species);
     if (!m.description.empty()) utils::logmesg(lmp, "  {}\n", m.description);
   }
+  select_native_path();
+}
+
+/* the native descriptor evaluation where asked for and possible; the log says which */
+
+void PairMLSpin::select_native_path()
+{
+  auto &model = *impl->model;
+  model.set_native(impl->native);
+  if (comm->me != 0) return;
+  if (model.native())
+    utils::logmesg(lmp, "pair mlspin: native evaluation of the lattice descriptor (native yes)\n");
+  else if (!impl->native)
+    utils::logmesg(lmp, "pair mlspin: TorchScript evaluation (native no)\n");
+  else
+    utils::logmesg(lmp, "pair mlspin: TorchScript evaluation (no native path: {})\n", model.native_reason());
 }
 
 /* ---------------------------------------------------------------------- */
@@ -617,6 +637,10 @@ void PairMLSpin::finish()
   double sum[5], max[5];
   MPI_Reduce(local, sum, 5, MPI_DOUBLE, MPI_SUM, 0, world);
   MPI_Reduce(local, max, 5, MPI_DOUBLE, MPI_MAX, 0, world);
+  // native path: the descriptor's parts of forward and backward (the rest is the network)
+  const double part[2] = {t.descriptor_forward, t.descriptor_backward};
+  double part_sum[2];
+  MPI_Reduce(part, part_sum, 2, MPI_DOUBLE, MPI_SUM, 0, world);
   if (comm->me != 0) return;
   const char *names[5] = {"neighbor packing", "forward", "backward", "convert+check", "scatter"};
   double total = 0.0;
@@ -631,6 +655,9 @@ void PairMLSpin::finish()
                         total > 0.0 ? 100.0 * avg / total : 0.0);
   }
   text += fmt::format("  {:<18} {:>12.6g}\n", "total", total);
+  if (part_sum[0] + part_sum[1] > 0.0)
+    text += fmt::format("  of which native descriptor: forward {:.6g} s, backward {:.6g} s (average over ranks)\n",
+                        part_sum[0] / comm->nprocs, part_sum[1] / comm->nprocs);
   utils::logmesg(lmp, text);
 }
 

@@ -1,6 +1,7 @@
 #include "core/torch_model.h"
 
 #include "core/error.h"
+#include "core/native_lattice_model.h"
 
 #include <ATen/Parallel.h>
 #include <nlohmann/json.hpp>
@@ -196,6 +197,11 @@ struct TorchModel::Impl {
   torch::Dtype dtype = torch::kFloat64;
 
   torch::Tensor energy, spin_grad, edge_grad;    // float64 results, kept for the views
+  // the native path (nullptr where the model has none; see native_reason)
+  std::unique_ptr<NativeLatticeModel> native;
+  std::string native_reason;
+  bool use_native = true;
+  std::vector<double> native_energy, native_spin_grad, native_edge_grad;
   ModelResults results;
   bool finite = true;
   ModelTimings timings;
@@ -205,6 +211,7 @@ struct TorchModel::Impl {
   void backward(const torch::Tensor &energies, const torch::Tensor &spin, const torch::Tensor &edge_vec,
                 bool edge_gradient);
   void convert(const ModelInputs &in, const torch::Tensor &energies, bool edge_gradient);
+  void evaluate_native(const ModelInputs &in, bool edge_gradient);
 };
 
 TorchModel::TorchModel(const std::string &bytes, const std::string &file) : impl_(new Impl)
@@ -230,6 +237,7 @@ TorchModel::TorchModel(const std::string &bytes, const std::string &file) : impl
   impl_->module.eval();
   // gradients are taken with respect to the inputs only
   for (auto p : impl_->module.parameters()) p.set_requires_grad(false);
+  impl_->native = NativeLatticeModel::create(impl_->module, extra["mlspin.json"], impl_->native_reason);
 }
 
 TorchModel::~TorchModel() = default;
@@ -325,11 +333,38 @@ void TorchModel::Impl::convert(const ModelInputs &in, const torch::Tensor &energ
       (!edge_gradient || all_finite(results.edge_grad, 3 * in.n_edges));
 }
 
+// The native path: results in the vectors of Impl; dE/d(edge vector) is zero
+void TorchModel::Impl::evaluate_native(const ModelInputs &in, bool edge_gradient)
+{
+  try {
+    native->evaluate(in, native_energy, native_spin_grad, timings);
+  } catch (const Error &e) {
+    fail(std::string("forward() failed: ") + e.what());
+  } catch (const c10::Error &e) {
+    fail(std::string("forward() failed: ") + e.what_without_backtrace());
+  }
+  const auto start = Clock::now();
+  if (edge_gradient) native_edge_grad.assign(3 * in.n_edges, 0.0);
+  results.atom_energy = native_energy.data();
+  results.spin_grad = native_spin_grad.data();
+  results.edge_grad = edge_gradient ? native_edge_grad.data() : nullptr;
+  double sum = 0.0;
+  for (int64_t k = 0; k < in.n_local; k++) sum += native_energy[k];
+  results.energy = sum;
+  finite = std::isfinite(sum) && all_finite(results.spin_grad, 3 * in.n_atoms);
+  timings.convert += seconds_since(start);
+  timings.calls++;
+}
+
 const ModelResults &TorchModel::evaluate(const ModelInputs &in, bool edge_gradient)
 {
   Impl &m = *impl_;
   if (in.n_atoms < in.n_local || in.n_local < 0 || in.n_edges < 0)
     m.fail("evaluate() called with inconsistent sizes");
+  if (m.native && m.use_native) {
+    m.evaluate_native(in, edge_gradient);
+    return m.results;
+  }
   auto start = Clock::now();
   torch::Tensor spin, edge_vec;
   torch::Tensor energies = m.forward(in, spin, edge_vec, edge_gradient);
@@ -352,6 +387,21 @@ bool TorchModel::last_results_finite() const
   return impl_->finite;
 }
 
+void TorchModel::set_native(bool on)
+{
+  impl_->use_native = on;
+}
+
+bool TorchModel::native() const
+{
+  return impl_->native && impl_->use_native;
+}
+
+const std::string &TorchModel::native_reason() const
+{
+  return impl_->native_reason;
+}
+
 const ModelTimings &TorchModel::timings() const
 {
   return impl_->timings;
@@ -367,6 +417,8 @@ size_t TorchModel::memory_bytes() const
   size_t bytes = 0;
   for (const auto *t : {&impl_->energy, &impl_->spin_grad, &impl_->edge_grad})
     if (t->defined()) bytes += t->nbytes();
+  for (const auto *v : {&impl_->native_energy, &impl_->native_spin_grad, &impl_->native_edge_grad})
+    bytes += v->capacity() * sizeof(double);
   return bytes;
 }
 
