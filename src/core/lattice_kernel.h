@@ -5,7 +5,9 @@
 // [rows x centers] arrays; here the same chain (stencil spins -> variables -> irrep
 // components -> invariants) runs in plain loops over small blocks of centers, so
 // that every intermediate of a block stays in the L1/L2 cache. The backward pass
-// recomputes a block's intermediates instead of keeping them for all centers.
+// recomputes a block's intermediates instead of keeping them for all centers. A
+// caller passes the centers in slices small enough for the features of a slice to
+// stay in the cache (rows of features are `count` apart).
 //
 // The tables are those of the model file's `descriptor` submodule (read by
 // torch_model.cpp), so the kernel computes the numbers of the file's descriptor,
@@ -13,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -53,46 +56,33 @@ struct LatticeTables {
 // T: float or double (the model's dtype). Throws mlspin::Error on inconsistent
 // tables (constructor) and on inputs the descriptor rejects (place()), with the
 // messages of the Python code.
+template <typename T> struct LatticeKernelData;    // tables and placement (lattice_kernel.cpp)
+
 template <typename T> class LatticeDescriptorKernel {
  public:
   explicit LatticeDescriptorKernel(const LatticeTables &tables);
+  ~LatticeDescriptorKernel();
+  LatticeDescriptorKernel(const LatticeDescriptorKernel &) = delete;
+  LatticeDescriptorKernel &operator=(const LatticeDescriptorKernel &) = delete;
 
-  int64_t n_features() const { return n_features_; }
+  int64_t n_features() const;
 
   // Puts the neighbors of centers 0..n_local-1 on their stencil sites (edges as in
   // ModelInputs, edge_vec n_edges x 3). Must precede forward() and backward().
   void place(int64_t n_atoms, int64_t n_local, int64_t n_edges, const int64_t *edge_index,
              const double *edge_vec);
 
-  // features [n_features, n_local] (row k: feature column_order[k]); spin: n_atoms x 3
-  void forward(const T *spin, T *features) const;
+  // Centers first..first+count-1 (count <= n_local - first), spin: n_atoms x 3.
+  // features: [n_features, count], row k holding feature column_order[k].
+  void forward(const T *spin, int64_t first, int64_t count, T *features) const;
 
-  // grad_spin[n_atoms x 3] += dE/dS, from grad_features = dE/dfeatures [n_features, n_local]
-  void backward(const T *spin, const T *grad_features, T *grad_spin) const;
-
-  // number of blocks of centers and the block size (for callers that split work)
-  static constexpr int kBlock = 64 / static_cast<int>(sizeof(T));
+  // grad_spin[n_atoms x 3] += dE/dS, from grad_features = dE/dfeatures [n_features, count].
+  // Right after forward() over the same centers and spins, it reuses that pass's
+  // intermediates (the spins must not have changed in between).
+  void backward(const T *spin, int64_t first, int64_t count, const T *grad_features, T *grad_spin) const;
 
  private:
-  struct Sparse {    // rows of a sparse linear map, CSR: out[r] = sum_e coef[e] * in[col[e]]
-    std::vector<int64_t> start, col;
-    std::vector<T> coef;
-  };
-  struct Work;
-
-  void block_intermediates(int64_t first, int nb, const T *spin, Work &w) const;
-  void block_features(const Work &w, T *out, int64_t ld) const;
-  void block_backward(int64_t first, int nb, Work &w, const T *grad, int64_t ld, T *grad_spin) const;
-
-  // sizes
-  int64_t n_sites_ = 0, n_features_ = 0, n_x_ = 0, n_comp_ = 0, n_rw_ = 0, n_prod_ = 0;
-  int64_t n_atoms_ = 0, n_local_ = 0;
-  std::vector<int64_t> atoms_;    // [n_local, n_sites]: atom on each site, n_atoms_ where none
-
-  LatticeTables t_;         // the index tables (coefficients converted below)
-  Sparse comps_;            // variables -> components
-  Sparse refs_;             // components -> references (rows 0..2 n_ref of rw)
-  std::vector<T> w_t_;      // [n_w, 2, 4]
+  std::unique_ptr<LatticeKernelData<T>> d_;
 };
 
 extern template class LatticeDescriptorKernel<double>;
