@@ -69,3 +69,5 @@ target_compile_definitions(test_native_lattice PRIVATE MLSPIN_TEST_MODELS="${MLS
                            MLSPIN_POTENTIALS="${PROJECT_SOURCE_DIR}/potentials")
 add_test(NAME native_lattice COMMAND test_native_lattice)
 set_tests_properties(native_lattice PROPERTIES FIXTURES_REQUIRED mlspin_models)
+mlspin_pair_test(pair_mlspin_native lammps/test_pair_mlspin_native.cpp 1 2)
+target_compile_definitions(test_pair_mlspin_native PRIVATE MLSPIN_POTENTIALS="${PROJECT_SOURCE_DIR}/potentials")
