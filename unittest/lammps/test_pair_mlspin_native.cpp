@@ -131,8 +131,8 @@ TEST(PairMLSpinNative, Float32ModelAgreesToSinglePrecision)
   const std::string system = lattice_system("square", 9, 9, false, 7);
   const Result f64 = evaluate(system, model_file("lattice_square.pt"), "native yes");
   const Result f32 = evaluate(system, model_file("lattice_square_f32.pt"), "native yes");
-  EXPECT_LT(relative_error(f32.eatom, f64.eatom), 2e-4);
-  EXPECT_LT(relative_error(f32.fm, f64.fm), 2e-4);
+  EXPECT_LT(relative_error(f32.eatom, f64.eatom), 5e-5);
+  EXPECT_LT(relative_error(f32.fm, f64.fm), 5e-5);
 }
 
 // an atom off the lattice: the descriptor's message, whichever path
