@@ -75,7 +75,9 @@ template <typename T> class RowBuffer {
   {
     if (n > capacity_) {
       std::free(data_);
-      data_ = static_cast<V *>(std::aligned_alloc(64, std::max<size_t>(n, 1) * sizeof(V)));
+      // aligned_alloc wants a size that is a multiple of the alignment
+      const size_t bytes = (std::max<size_t>(n, 1) * sizeof(V) + 63) / 64 * 64;
+      data_ = static_cast<V *>(std::aligned_alloc(64, bytes));
       if (!data_) throw std::bad_alloc();
       capacity_ = n;
     }
