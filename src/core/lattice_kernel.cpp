@@ -13,10 +13,13 @@
 // loader picks one for the CPU at hand (GCC function multi-versioning): the build
 // stays portable, and CPUs that have AVX2 use it. FMA contraction changes round-off
 // only.
+// (-DMLSPIN_KERNEL_CLONES= builds the baseline only, e.g. to test it on an AVX2 CPU)
+#ifndef MLSPIN_KERNEL_CLONES
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
 #define MLSPIN_KERNEL_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define MLSPIN_KERNEL_CLONES
+#endif
 #endif
 #if defined(__GNUC__)
 #define MLSPIN_INLINE inline __attribute__((always_inline))
