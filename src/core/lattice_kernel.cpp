@@ -433,18 +433,18 @@ MLSPIN_INLINE void block_backward(const LatticeKernelData<T> &d, Work<T> &w, int
   }
 }
 
-// Passes over centers first..first+count-1, block by block: compiled per instruction set.
+// Passes over the blocks of centers first + [c_begin, c_end) of the slice
+// first..first+count-1 (c_begin a multiple of B): compiled per instruction set.
+// Forward keeps the intermediates of block b at d.saved + b * block_rows().
 template <typename T>
 MLSPIN_INLINE void forward_pass(const LatticeKernelData<T> &d, const T *spin, int64_t first, int64_t count,
-                                T *features)
+                                T *features, int64_t c_begin, int64_t c_end)
 {
   constexpr int B = LatticeKernelData<T>::B;
   Work<T> w;
   const int64_t rows = d.block_rows();
-  typename Vec<T>::type *saved = d.saved.rows(rows * ((count + B - 1) / B));
-  d.saved_first = first;
-  d.saved_count = count;
-  for (int64_t c = 0; c < count; c += B) {
+  typename Vec<T>::type *saved = d.saved.rows(0);
+  for (int64_t c = c_begin; c < c_end; c += B) {
     const int nb = static_cast<int>(std::min<int64_t>(B, count - c));
     w.bind(d, saved + rows * (c / B));
     block_intermediates(d, w, first + c, nb, spin);
@@ -459,17 +459,16 @@ MLSPIN_INLINE void forward_pass(const LatticeKernelData<T> &d, const T *spin, in
   }
 }
 
+// reuse: the intermediates of the forward pass over the same slice, else recomputed
 template <typename T>
 MLSPIN_INLINE void backward_pass(const LatticeKernelData<T> &d, const T *spin, int64_t first, int64_t count,
-                                 const T *grad, T *grad_spin)
+                                 const T *grad, T *grad_spin, int64_t c_begin, int64_t c_end, bool reuse)
 {
   constexpr int B = LatticeKernelData<T>::B;
   Work<T> w;
   const int64_t rows = d.block_rows();
-  // the intermediates of the forward pass over the same centers, else recomputed
-  const bool reuse = d.saved_first == first && d.saved_count == count;
   if (!reuse) w.bind(d, w.own.rows(rows));
-  for (int64_t c = 0; c < count; c += B) {
+  for (int64_t c = c_begin; c < c_end; c += B) {
     const int nb = static_cast<int>(std::min<int64_t>(B, count - c));
     if (reuse)
       w.bind(d, d.saved.rows(0) + rows * (c / B));
@@ -487,43 +486,55 @@ MLSPIN_INLINE void backward_pass(const LatticeKernelData<T> &d, const T *spin, i
 }
 
 MLSPIN_KERNEL_CLONES void forward_f64(const LatticeKernelData<double> &d, const double *spin, int64_t first,
-                                      int64_t count, double *features)
+                                      int64_t count, double *features, int64_t c_begin, int64_t c_end)
 {
-  forward_pass(d, spin, first, count, features);
+  forward_pass(d, spin, first, count, features, c_begin, c_end);
 }
 MLSPIN_KERNEL_CLONES void forward_f32(const LatticeKernelData<float> &d, const float *spin, int64_t first,
-                                      int64_t count, float *features)
+                                      int64_t count, float *features, int64_t c_begin, int64_t c_end)
 {
-  forward_pass(d, spin, first, count, features);
+  forward_pass(d, spin, first, count, features, c_begin, c_end);
 }
 MLSPIN_KERNEL_CLONES void backward_f64(const LatticeKernelData<double> &d, const double *spin, int64_t first,
-                                       int64_t count, const double *grad, double *grad_spin)
+                                       int64_t count, const double *grad, double *grad_spin, int64_t c_begin,
+                                       int64_t c_end, bool reuse)
 {
-  backward_pass(d, spin, first, count, grad, grad_spin);
+  backward_pass(d, spin, first, count, grad, grad_spin, c_begin, c_end, reuse);
 }
 MLSPIN_KERNEL_CLONES void backward_f32(const LatticeKernelData<float> &d, const float *spin, int64_t first,
-                                       int64_t count, const float *grad, float *grad_spin)
+                                       int64_t count, const float *grad, float *grad_spin, int64_t c_begin,
+                                       int64_t c_end, bool reuse)
 {
-  backward_pass(d, spin, first, count, grad, grad_spin);
+  backward_pass(d, spin, first, count, grad, grad_spin, c_begin, c_end, reuse);
 }
 
-void forward_any(const LatticeKernelData<double> &d, const double *spin, int64_t first, int64_t count, double *out)
+void forward_any(const LatticeKernelData<double> &d, const double *spin, int64_t first, int64_t count, double *out,
+                 int64_t c_begin, int64_t c_end)
 {
-  forward_f64(d, spin, first, count, out);
+  forward_f64(d, spin, first, count, out, c_begin, c_end);
 }
-void forward_any(const LatticeKernelData<float> &d, const float *spin, int64_t first, int64_t count, float *out)
+void forward_any(const LatticeKernelData<float> &d, const float *spin, int64_t first, int64_t count, float *out,
+                 int64_t c_begin, int64_t c_end)
 {
-  forward_f32(d, spin, first, count, out);
+  forward_f32(d, spin, first, count, out, c_begin, c_end);
 }
 void backward_any(const LatticeKernelData<double> &d, const double *spin, int64_t first, int64_t count,
-                  const double *grad, double *grad_spin)
+                  const double *grad, double *grad_spin, int64_t c_begin, int64_t c_end, bool reuse)
 {
-  backward_f64(d, spin, first, count, grad, grad_spin);
+  backward_f64(d, spin, first, count, grad, grad_spin, c_begin, c_end, reuse);
 }
 void backward_any(const LatticeKernelData<float> &d, const float *spin, int64_t first, int64_t count,
-                  const float *grad, float *grad_spin)
+                  const float *grad, float *grad_spin, int64_t c_begin, int64_t c_end, bool reuse)
 {
-  backward_f32(d, spin, first, count, grad, grad_spin);
+  backward_f32(d, spin, first, count, grad, grad_spin, c_begin, c_end, reuse);
+}
+
+// [begin, end) of the centers of part p of `parts`, at block boundaries
+void part_range(int64_t count, int block, int64_t parts, int64_t p, int64_t &begin, int64_t &end)
+{
+  const int64_t blocks = (count + block - 1) / block;
+  begin = std::min(count, blocks * p / parts * block);
+  end = std::min(count, blocks * (p + 1) / parts * block);
 }
 
 }    // namespace
@@ -725,19 +736,58 @@ static void check_slice(int64_t first, int64_t count, int64_t n_local)
                 " requested, " + std::to_string(n_local) + " placed");
 }
 
+template <typename T> void LatticeDescriptorKernel<T>::set_parallel(int parts, ParallelRunner runner)
+{
+  parts_ = std::max(parts, 1);
+  runner_ = std::move(runner);
+}
+
 template <typename T>
 void LatticeDescriptorKernel<T>::forward(const T *spin, int64_t first, int64_t count, T *features) const
 {
-  check_slice(first, count, d_->n_local);
-  forward_any(*d_, spin, first, count, features);
+  LatticeKernelData<T> &d = *d_;
+  check_slice(first, count, d.n_local);
+  constexpr int B = LatticeKernelData<T>::B;
+  d.saved.rows(d.block_rows() * ((count + B - 1) / B));
+  d.saved_first = first;
+  d.saved_count = count;
+  const int64_t parts = std::min<int64_t>(parts_, (count + B - 1) / B);
+  if (parts <= 1 || !runner_) {
+    forward_any(d, spin, first, count, features, 0, count);
+    return;
+  }
+  // blocks of their own per part: features and intermediates are disjoint
+  runner_(parts, [&](int64_t p) {
+    int64_t begin, end;
+    part_range(count, B, parts, p, begin, end);
+    forward_any(d, spin, first, count, features, begin, end);
+  });
 }
 
 template <typename T>
 void LatticeDescriptorKernel<T>::backward(const T *spin, int64_t first, int64_t count, const T *grad_features,
                                           T *grad_spin) const
 {
-  check_slice(first, count, d_->n_local);
-  backward_any(*d_, spin, first, count, grad_features, grad_spin);
+  LatticeKernelData<T> &d = *d_;
+  check_slice(first, count, d.n_local);
+  constexpr int B = LatticeKernelData<T>::B;
+  const bool reuse = d.saved_first == first && d.saved_count == count;
+  const int64_t parts = std::min<int64_t>(parts_, (count + B - 1) / B);
+  if (parts <= 1 || !runner_) {
+    backward_any(d, spin, first, count, grad_features, grad_spin, 0, count, reuse);
+    return;
+  }
+  // parts share atoms (stencils overlap): each sums into a buffer of its own, and
+  // the buffers are added in part order
+  const size_t n3 = static_cast<size_t>(3 * d.n_atoms);
+  std::vector<std::vector<T>> partial(parts, std::vector<T>(n3, T(0)));
+  runner_(parts, [&](int64_t p) {
+    int64_t begin, end;
+    part_range(count, B, parts, p, begin, end);
+    backward_any(d, spin, first, count, grad_features, partial[p].data(), begin, end, reuse);
+  });
+  for (const auto &part : partial)
+    for (size_t k = 0; k < n3; k++) grad_spin[k] += part[k];
 }
 
 template class LatticeDescriptorKernel<double>;

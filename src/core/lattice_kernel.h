@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -67,6 +68,12 @@ template <typename T> class LatticeDescriptorKernel {
 
   int64_t n_features() const;
 
+  // Threads: forward() and backward() split their centers into `parts` ranges of
+  // whole blocks and call runner(parts, task) to run task(0..parts-1), possibly
+  // concurrently (e.g. with at::parallel_for). Without a runner: one range.
+  using ParallelRunner = std::function<void(int64_t parts, const std::function<void(int64_t)> &task)>;
+  void set_parallel(int parts, ParallelRunner runner);
+
   // Puts the neighbors of centers 0..n_local-1 on their stencil sites (edges as in
   // ModelInputs, edge_vec n_edges x 3). Must precede forward() and backward().
   void place(int64_t n_atoms, int64_t n_local, int64_t n_edges, const int64_t *edge_index,
@@ -83,6 +90,8 @@ template <typename T> class LatticeDescriptorKernel {
 
  private:
   std::unique_ptr<LatticeKernelData<T>> d_;
+  int parts_ = 1;
+  ParallelRunner runner_;
 };
 
 extern template class LatticeDescriptorKernel<double>;

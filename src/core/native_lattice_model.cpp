@@ -3,6 +3,7 @@
 #include "core/error.h"
 #include "core/lattice_kernel.h"
 
+#include <ATen/Parallel.h>
 #include <nlohmann/json.hpp>
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/script.h>
@@ -245,6 +246,12 @@ template <typename T> class NativeLattice : public NativeLatticeModel {
     for (int64_t k = 0; k < n; k++)
       if (in.types[k] != 0) throw Error("mlspin model: a type index is outside 0..0");
     auto start = Clock::now();
+    // the descriptor on LibTorch's intra-op threads (pair_style mlspin threads N)
+    kernel_.set_parallel(at::get_num_threads(), [](int64_t parts, const std::function<void(int64_t)> &task) {
+      at::parallel_for(0, parts, 1, [&](int64_t begin, int64_t end) {
+        for (int64_t p = begin; p < end; p++) task(p);
+      });
+    });
     kernel_.place(n_atoms, n, in.n_edges, in.edge_index, in.edge_vec);
     spin_.assign(in.spin, in.spin + 3 * n_atoms);    // in the model's dtype
     grad_.assign(3 * n_atoms, T(0));

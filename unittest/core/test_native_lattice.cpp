@@ -273,3 +273,20 @@ TEST(NativeLattice, NoCentersGiveNoEnergyAndZeroGradients)
   EXPECT_EQ(r.energy, 0.0);
   for (int k = 0; k < 6; k++) EXPECT_EQ(r.spin_grad[k], 0.0);
 }
+
+// the descriptor split over two threads (each part of the centers with its own
+// gradient buffer): the same results up to the order of the sums
+TEST(NativeLattice, TwoThreadsGiveTheSameResults)
+{
+  auto model = load(std::string(MLSPIN_POTENTIALS) + "/triangular_chiral/model.pt");
+  const Config c = patch(kTriangular, 14, 13, model->metadata().cutoff, 11);
+  TorchModel::set_num_threads(1);
+  const Results one = evaluate(*model, c, true);
+  TorchModel::set_num_threads(2);
+  const Results two = evaluate(*model, c, true);
+  const Results script = evaluate(*model, c, false);
+  TorchModel::set_num_threads(1);
+  expect_close(two.energy, one.energy, 1e-12, "energies, 2 vs 1 threads");
+  expect_close(two.spin_grad, one.spin_grad, 1e-12, "dE/dS, 2 vs 1 threads");
+  expect_close(two.spin_grad, script.spin_grad, 1e-12, "dE/dS, 2 threads vs TorchScript");
+}

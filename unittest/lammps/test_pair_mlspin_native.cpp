@@ -125,6 +125,15 @@ TEST(PairMLSpinNative, ChunksDoNotChangeTheResults)
   EXPECT_LT(relative_error(chunked.fm, all.fm), 1e-12);
 }
 
+TEST(PairMLSpinNative, TwoThreadsGiveTheSameResults)
+{
+  const std::string system = lattice_system("triangular", 10, 9, true, 11);
+  const Result one = evaluate(system, model_file("lattice_triangular.pt"), "native yes threads 1");
+  const Result two = evaluate(system, model_file("lattice_triangular.pt"), "native yes threads 2");
+  EXPECT_LT(relative_error(two.eatom, one.eatom), 1e-12);
+  EXPECT_LT(relative_error(two.fm, one.fm), 1e-12);
+}
+
 // float32 against float64 (same weights): see test_native_lattice.cpp for the tolerance
 TEST(PairMLSpinNative, Float32ModelAgreesToSinglePrecision)
 {
