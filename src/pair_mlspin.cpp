@@ -86,6 +86,7 @@ struct PairMLSpin::Impl {
   double mu_input = 0.0;
   double filling = 0.0;       // electrons per site and spin orientation
   double tolerance = 1e-11;   // on N_e, relative
+  bool native = true;      // native descriptor evaluation where the model has one
 
   // derived from the model and the simulation
   std::unique_ptr<mlspin::TorchModel> model;
@@ -162,7 +163,7 @@ void PairMLSpin::allocate()
 }
 
 /* ----------------------------------------------------------------------
-   pair_style mlspin [forces yes|no] [threads N] [chunk N] [timers yes|no]
+   pair_style mlspin [forces yes|no] [threads N] [chunk N] [timers yes|no] [native yes|no]
                      [mu m | filling f] [tolerance t]
 ------------------------------------------------------------------------- */
 
@@ -180,6 +181,7 @@ void PairMLSpin::settings(int narg, char **arg)
   impl->timers = defaults.timers;
   impl->electrons_mode = defaults.electrons_mode;
   impl->tolerance = defaults.tolerance;
+  impl->native = defaults.native;
 
   int iarg = 0;
   while (iarg < narg) {
@@ -217,9 +219,11 @@ void PairMLSpin::settings(int narg, char **arg)
       if (!(impl->tolerance > 0.0 && impl->tolerance < 1e-2))
         error->all(FLERR, "Pair mlspin tolerance (relative, on the electron number) must lie in (0, 0.01), got {}",
                    arg[iarg + 1]);
+    } else if (key == "native") {
+      impl->native = utils::logical(FLERR, arg[iarg + 1], false, lmp);
     } else {
-      error->all(FLERR, "Unknown pair mlspin keyword {}: use forces, threads, chunk, timers, mu, filling or "
-                 "tolerance", key);
+      error->all(FLERR, "Unknown pair mlspin keyword {}: use forces, threads, chunk, timers, native, mu, "
+                 "filling or tolerance", key);
     }
     iarg += 2;
   }
@@ -322,6 +326,22 @@ void PairMLSpin::load_model(const std::string &file)
                    m.contract, m.cutoff, m.units, m.dtype, species);
     if (!m.description.empty()) utils::logmesg(lmp, "  {}\n", m.description);
   }
+  select_native_path();
+}
+
+/* the native descriptor evaluation where asked for and possible; the log says which */
+
+void PairMLSpin::select_native_path()
+{
+  auto &model = *impl->model;
+  model.set_native(impl->native);
+  if (comm->me != 0) return;
+  if (model.native())
+    utils::logmesg(lmp, "pair mlspin: native evaluation of the lattice descriptor (native yes)\n");
+  else if (!impl->native)
+    utils::logmesg(lmp, "pair mlspin: TorchScript evaluation (native no)\n");
+  else
+    utils::logmesg(lmp, "pair mlspin: TorchScript evaluation (no native path: {})\n", model.native_reason());
 }
 
 /* ---------------------------------------------------------------------- */
@@ -864,6 +884,10 @@ void PairMLSpin::finish()
   double sum[5], max[5];
   MPI_Reduce(local, sum, 5, MPI_DOUBLE, MPI_SUM, 0, world);
   MPI_Reduce(local, max, 5, MPI_DOUBLE, MPI_MAX, 0, world);
+  // native path: the descriptor's parts of forward and backward (the rest is the network)
+  const double part[2] = {t.descriptor_forward, t.descriptor_backward};
+  double part_sum[2];
+  MPI_Reduce(part, part_sum, 2, MPI_DOUBLE, MPI_SUM, 0, world);
   if (comm->me != 0) return;
   const char *names[5] = {"neighbor packing", "forward", "backward", "convert+check", "scatter"};
   double total = 0.0;
@@ -883,6 +907,9 @@ void PairMLSpin::finish()
                         "discarded full evaluations per evaluation\n",
                         static_cast<double>(impl->total_solve_evaluations) / impl->calls,
                         static_cast<double>(impl->total_missed) / impl->calls);
+  if (part_sum[0] + part_sum[1] > 0.0)
+    text += fmt::format("  of which native descriptor: forward {:.6g} s, backward {:.6g} s (average over ranks)\n",
+                        part_sum[0] / comm->nprocs, part_sum[1] / comm->nprocs);
   utils::logmesg(lmp, text);
 }
 

@@ -58,6 +58,7 @@ class PairMLSpin : public Pair {
 
   void allocate();
   void load_model(const std::string &file);
+  void select_native_path();
   void check_cutoff() const;
   void warn_if_forces_needed() const;
   void check_electron_settings() const;

@@ -62,3 +62,13 @@ mlspin_pair_test(pair_mlspin_dynamics lammps/test_pair_mlspin_dynamics.cpp 1 2)
 mlspin_pair_test(pair_mlspin_files lammps/test_pair_mlspin_files.cpp 1 2)
 mlspin_pair_test(pair_mlspin_spin_exchange lammps/test_pair_mlspin_spin_exchange.cpp 1 2)
 mlspin_pair_test(pair_mlspin_canonical lammps/test_pair_mlspin_canonical.cpp 1 2)
+
+# The native path of the lattice descriptor models against their TorchScript forward()
+add_executable(test_native_lattice core/test_native_lattice.cpp)
+target_link_libraries(test_native_lattice PRIVATE mlspin_torch GTest::gtest GTest::gtest_main)
+target_compile_definitions(test_native_lattice PRIVATE MLSPIN_TEST_MODELS="${MLSPIN_TEST_MODELS}"
+                           MLSPIN_POTENTIALS="${PROJECT_SOURCE_DIR}/potentials")
+add_test(NAME native_lattice COMMAND test_native_lattice)
+set_tests_properties(native_lattice PROPERTIES FIXTURES_REQUIRED mlspin_models)
+mlspin_pair_test(pair_mlspin_native lammps/test_pair_mlspin_native.cpp 1 2)
+target_compile_definitions(test_pair_mlspin_native PRIVATE MLSPIN_POTENTIALS="${PROJECT_SOURCE_DIR}/potentials")

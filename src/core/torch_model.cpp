@@ -1,6 +1,7 @@
 #include "core/torch_model.h"
 
 #include "core/error.h"
+#include "core/native_lattice_model.h"
 
 #include <ATen/Parallel.h>
 #include <nlohmann/json.hpp>
@@ -220,6 +221,11 @@ struct TorchModel::Impl {
   torch::Tensor energy, spin_grad, edge_grad;    // float64 results, kept for the views
   torch::Tensor mu;                 // contract 2: the 0-d mu input of the last forward()
   torch::Tensor atom_electrons;     // contract 2: float64 n_i, when requested
+  // the native path (nullptr where the model has none; see native_reason)
+  std::unique_ptr<NativeLatticeModel> native;
+  std::string native_reason;
+  bool use_native = true;
+  std::vector<double> native_energy, native_spin_grad, native_edge_grad;
   ModelResults results;
   bool finite = true;
   ModelTimings timings;
@@ -231,6 +237,7 @@ struct TorchModel::Impl {
                 bool edge_gradient);
   void convert(const ModelInputs &in, const torch::Tensor &energies, bool edge_gradient);
   void electrons(const ModelInputs &in, const torch::Tensor &energies);
+  void evaluate_native(const ModelInputs &in, bool edge_gradient);
 };
 
 TorchModel::TorchModel(const std::string &bytes, const std::string &file) : impl_(new Impl)
@@ -256,6 +263,11 @@ TorchModel::TorchModel(const std::string &bytes, const std::string &file) : impl
   impl_->module.eval();
   // gradients are taken with respect to the inputs only
   for (auto p : impl_->module.parameters()) p.set_requires_grad(false);
+  // the native path knows contract 1 only; models with the mu input run their forward()
+  if (impl_->meta.takes_mu)
+    impl_->native_reason = "the model takes the chemical potential (contract 2), which the native path does not";
+  else
+    impl_->native = NativeLatticeModel::create(impl_->module, extra["mlspin.json"], impl_->native_reason);
 }
 
 TorchModel::~TorchModel() = default;
@@ -356,11 +368,38 @@ void TorchModel::Impl::convert(const ModelInputs &in, const torch::Tensor &energ
       (!edge_gradient || all_finite(results.edge_grad, 3 * in.n_edges));
 }
 
+// The native path: results in the vectors of Impl; dE/d(edge vector) is zero
+void TorchModel::Impl::evaluate_native(const ModelInputs &in, bool edge_gradient)
+{
+  try {
+    native->evaluate(in, native_energy, native_spin_grad, timings);
+  } catch (const Error &e) {
+    fail(std::string("forward() failed: ") + e.what());
+  } catch (const c10::Error &e) {
+    fail(std::string("forward() failed: ") + e.what_without_backtrace());
+  }
+  const auto start = Clock::now();
+  if (edge_gradient) native_edge_grad.assign(3 * in.n_edges, 0.0);
+  results.atom_energy = native_energy.data();
+  results.spin_grad = native_spin_grad.data();
+  results.edge_grad = edge_gradient ? native_edge_grad.data() : nullptr;
+  double sum = 0.0;
+  for (int64_t k = 0; k < in.n_local; k++) sum += native_energy[k];
+  results.energy = sum;
+  finite = std::isfinite(sum) && all_finite(results.spin_grad, 3 * in.n_atoms);
+  timings.convert += seconds_since(start);
+  timings.calls++;
+}
+
 const ModelResults &TorchModel::evaluate(const ModelInputs &in, bool edge_gradient)
 {
   Impl &m = *impl_;
   if (in.n_atoms < in.n_local || in.n_local < 0 || in.n_edges < 0)
     m.fail("evaluate() called with inconsistent sizes");
+  if (m.native && m.use_native) {
+    m.evaluate_native(in, edge_gradient);
+    return m.results;
+  }
   auto start = Clock::now();
   torch::Tensor spin, edge_vec;
   torch::Tensor energies = m.forward(in, spin, edge_vec, edge_gradient);
@@ -451,6 +490,21 @@ bool TorchModel::last_results_finite() const
   return impl_->finite;
 }
 
+void TorchModel::set_native(bool on)
+{
+  impl_->use_native = on;
+}
+
+bool TorchModel::native() const
+{
+  return impl_->native && impl_->use_native;
+}
+
+const std::string &TorchModel::native_reason() const
+{
+  return impl_->native_reason;
+}
+
 const ModelTimings &TorchModel::timings() const
 {
   return impl_->timings;
@@ -466,6 +520,8 @@ size_t TorchModel::memory_bytes() const
   size_t bytes = 0;
   for (const auto *t : {&impl_->energy, &impl_->spin_grad, &impl_->edge_grad})
     if (t->defined()) bytes += t->nbytes();
+  for (const auto *v : {&impl_->native_energy, &impl_->native_spin_grad, &impl_->native_edge_grad})
+    bytes += v->capacity() * sizeof(double);
   return bytes;
 }
 

@@ -82,6 +82,8 @@ struct ModelTimings {
   double forward = 0.0;     // input tensors, forward()
   double backward = 0.0;    // autograd to spins (and edge vectors)
   double convert = 0.0;     // results to float64, finiteness check
+  // native path only (parts of forward and backward above): the lattice descriptor
+  double descriptor_forward = 0.0, descriptor_backward = 0.0;
   long calls = 0;
 };
 
@@ -107,6 +109,14 @@ class TorchModel {
 
   // false when the last results hold NaN or Inf anywhere
   bool last_results_finite() const;
+
+  // The native evaluation (lattice_kernel.h, LibTorch for the network only) of models
+  // made by tools/mlspin_train with the lattice descriptor and one species; others,
+  // and every model with set_native(false), run their TorchScript forward().
+  // native_reason(): why a model has no native path ("" when it has one).
+  void set_native(bool on);
+  bool native() const;    // the native path is in use
+  const std::string &native_reason() const;
 
   const ModelTimings &timings() const;
   void reset_timings();

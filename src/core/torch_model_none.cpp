@@ -83,6 +83,21 @@ size_t TorchModel::memory_bytes() const
   return 0;
 }
 
+void TorchModel::set_native(bool)
+{
+  no_torch();
+}
+
+bool TorchModel::native() const
+{
+  return false;
+}
+
+const std::string &TorchModel::native_reason() const
+{
+  no_torch();
+}
+
 void TorchModel::set_num_threads(int)
 {
   no_torch();

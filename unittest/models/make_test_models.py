@@ -15,6 +15,7 @@ unknown origin enters the tests:
   manybody.pt          non-linear, many-body, spin-rotation invariant: pair, biquadratic,
                        angular and three-spin chirality terms, smooth cutoff; units lj
   manybody_aniso.pt    the same plus a spin-lattice (pseudo-dipolar) anisotropy
+  lattice_*.pt         tools/mlspin_train models with the lattice descriptor (native path)
   contract_example.pt  the minimal model of doc/model_contract.rst, run from the doc
   two_levels_mu.pt     the contract 2 example of doc/model_contract.rst, run from the doc
   canonical.pt         contract 2 (mu input), the same formula written here: two levels
@@ -271,7 +272,40 @@ def contract_v2_example():
         os.chdir(cwd)
 
 
+def lattice_models():
+    """Small trained-style models of tools/mlspin_train with the lattice descriptor
+    (random weights and statistics, two hidden layers), for the native path of
+    pair_style mlspin against the TorchScript forward()."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
+    from mlspin_train.export import make_metadata, save_model
+    from mlspin_train.model import build_model
+
+    specs = [
+        ("lattice_square.pt", "square", 2.3, 2.0, "silu", ["float64", "float32"]),
+        ("lattice_triangular.pt", "triangular", 2.1, 1.8, "tanh", ["float64"]),
+        ("lattice_square_softplus.pt", "square", 1.5, 1.0, "softplus", ["float64"]),
+        ("lattice_triangular_gelu.pt", "triangular", 1.8, 1.0, "gelu", ["float64"]),
+    ]
+    for seed, (name, lattice, radius, cross, activation, dtypes) in enumerate(specs):
+        torch.manual_seed(100 + seed)
+        config = {"species": ["site"], "hidden": [12, 8], "activation": activation,
+                  "descriptor": {"kind": "lattice", "lattice": lattice, "radius": radius, "cross_radius": cross}}
+        model = build_model(config)
+        n = model.descriptor.n_features
+        with torch.no_grad():
+            model.feature_mean.copy_(0.3 * torch.randn(n, dtype=torch.float64))
+            model.feature_scale.copy_(0.5 + torch.rand(n, dtype=torch.float64))
+            model.energy_shift.fill_(-0.7)
+            model.energy_scale.fill_(0.4)
+            model.magnitude_coef.fill_(-0.35)
+        meta = make_metadata(model, "lj", {}, {}, {}, f"lattice test model ({lattice}, {activation})")
+        for dtype in dtypes:
+            path = name if dtype == "float64" else name.replace(".pt", "_f32.pt")
+            save_model(model, os.path.join(OUT, path), meta, dtype=dtype)
+
+
 def main():
+    lattice_models()
     h = HEISENBERG
     save(Heisenberg(h["J1"], h["J2"], h["J3"]), "heisenberg.pt",
          meta(h["cutoff"], ["Fe", "Co"], "metal", description="Heisenberg model with spin/exchange J(r)",

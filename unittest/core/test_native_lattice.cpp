@@ -1,0 +1,292 @@
+// The native path of TorchModel (native_lattice_model.h, lattice_kernel.h) against the
+// model's own TorchScript forward(): energies and dE/dS on square and triangular
+// patches with open borders (partially filled stencils), ghost atoms, non-unit spins,
+// float64 and float32; the descriptor's errors with the same text on both paths.
+#include "core/error.h"
+#include "core/torch_model.h"
+
+#include <gtest/gtest.h>
+
+#include "../expect_contains.h"
+
+#include <algorithm>
+#include <array>
+#include <memory>
+#include <cmath>
+#include <random>
+#include <string>
+#include <vector>
+
+using namespace mlspin;
+
+namespace {
+
+struct Lattice {
+  double a1[2], a2[2];
+};
+const Lattice kSquare{{1.0, 0.0}, {0.0, 1.0}};
+const Lattice kTriangular{{1.0, 0.0}, {0.5, 0.8660254037844386}};
+
+// Inputs of an L1 x L2 patch of the lattice (no periodic images): the centers are
+// the sites with 0 < i1 < L1 - 1, the rows i1 = 0 and L1 - 1 are ghosts (atoms that
+// are neighbors but no centers). Edge vectors carry a jitter well below site_tol.
+struct Config {
+  std::vector<double> spin, edge_vec;
+  std::vector<int64_t> types, edge_index;
+  int64_t n_atoms = 0, n_local = 0;
+
+  ModelInputs inputs() const
+  {
+    ModelInputs in;
+    in.n_atoms = n_atoms;
+    in.n_local = n_local;
+    in.n_edges = static_cast<int64_t>(edge_vec.size() / 3);
+    in.spin = spin.data();
+    in.types = types.data();
+    in.edge_index = edge_index.data();
+    in.edge_vec = edge_vec.data();
+    return in;
+  }
+};
+
+Config patch(const Lattice &lat, int L1, int L2, double cutoff, unsigned seed)
+{
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<double> uni(-1.0, 1.0);
+  std::vector<std::array<double, 2>> pos;
+  std::vector<int> centers, ghosts;
+  for (int i1 = 0; i1 < L1; i1++)
+    for (int i2 = 0; i2 < L2; i2++) {
+      ((i1 > 0 && i1 < L1 - 1) ? centers : ghosts).push_back(static_cast<int>(pos.size()));
+      pos.push_back({i1 * lat.a1[0] + i2 * lat.a2[0], i1 * lat.a1[1] + i2 * lat.a2[1]});
+    }
+  std::vector<int> order = centers;    // model atom -> patch site: centers first
+  order.insert(order.end(), ghosts.begin(), ghosts.end());
+
+  Config c;
+  c.n_atoms = static_cast<int64_t>(order.size());
+  c.n_local = static_cast<int64_t>(centers.size());
+  c.types.assign(c.n_atoms, 0);
+  for (int64_t a = 0; a < c.n_atoms; a++) {    // random directions, magnitudes 0.7..1.3
+    double v[3], norm = 0.0;
+    do {
+      norm = 0.0;
+      for (double &x : v) {
+        x = uni(rng);
+        norm += x * x;
+      }
+    } while (norm > 1.0 || norm < 1e-2);
+    const double length = 1.0 + 0.3 * uni(rng);
+    for (double x : v) c.spin.push_back(x / std::sqrt(norm) * length);
+  }
+  std::vector<int64_t> from, to;
+  for (int64_t i = 0; i < c.n_local; i++)
+    for (int64_t j = 0; j < c.n_atoms; j++) {
+      const double dx = pos[order[j]][0] - pos[order[i]][0], dy = pos[order[j]][1] - pos[order[i]][1];
+      if (i == j || dx * dx + dy * dy >= cutoff * cutoff) continue;
+      from.push_back(i);
+      to.push_back(j);
+      c.edge_vec.insert(c.edge_vec.end(), {dx + 1e-3 * uni(rng), dy + 1e-3 * uni(rng), 1e-3 * uni(rng)});
+    }
+  c.edge_index = from;
+  c.edge_index.insert(c.edge_index.end(), to.begin(), to.end());
+  return c;
+}
+
+struct Results {
+  std::vector<double> energy, spin_grad;
+};
+
+Results evaluate(TorchModel &model, const Config &c, bool native)
+{
+  model.set_native(native);
+  const auto &r = model.evaluate(c.inputs(), true);
+  EXPECT_TRUE(model.last_results_finite());
+  for (int64_t e = 0; e < 3 * static_cast<int64_t>(c.edge_vec.size() / 3); e++) EXPECT_EQ(r.edge_grad[e], 0.0);
+  Results out;
+  out.energy.assign(r.atom_energy, r.atom_energy + c.n_local);
+  out.spin_grad.assign(r.spin_grad, r.spin_grad + 3 * c.n_atoms);
+  return out;
+}
+
+double max_abs(const std::vector<double> &v)
+{
+  double m = 0.0;
+  for (double x : v) m = std::max(m, std::fabs(x));
+  return m;
+}
+
+// |a - b| <= rel * max|b| everywhere (and b not all zero: the comparison means something)
+void expect_close(const std::vector<double> &a, const std::vector<double> &b, double rel, const char *what)
+{
+  ASSERT_EQ(a.size(), b.size()) << what;
+  const double scale = max_abs(b);
+  ASSERT_GT(scale, 0.0) << what;
+  double worst = 0.0;
+  for (size_t k = 0; k < a.size(); k++) worst = std::max(worst, std::fabs(a[k] - b[k]));
+  EXPECT_LE(worst, rel * scale) << what << ": largest difference " << worst << " at scale " << scale;
+}
+
+std::string test_model(const std::string &name)
+{
+  return std::string(MLSPIN_TEST_MODELS) + "/" + name;
+}
+
+std::unique_ptr<TorchModel> load(const std::string &path)
+{
+  return std::make_unique<TorchModel>(read_binary_file(path), path);
+}
+
+// native against TorchScript, float64: agreement to round-off (1e-12 of the scale)
+void expect_native_matches_torchscript(const std::string &path, const Lattice &lat, int L1, int L2, unsigned seed)
+{
+  auto model = load(path);
+  ASSERT_TRUE(model->native()) << model->native_reason();
+  const Config c = patch(lat, L1, L2, model->metadata().cutoff, seed);
+  ASSERT_NE(c.n_local % 4, 0) << "the patch should leave a partial block of centers";
+  const Results native = evaluate(*model, c, true);
+  const Results script = evaluate(*model, c, false);
+  expect_close(native.energy, script.energy, 1e-12, "energies");
+  expect_close(native.spin_grad, script.spin_grad, 1e-12, "dE/dS");
+  // the ghost rows get gradients too (they are in the stencils of the centers)
+  EXPECT_GT(max_abs(std::vector<double>(native.spin_grad.begin() + 3 * c.n_local, native.spin_grad.end())), 0.0);
+}
+
+// the message of the mlspin::Error thrown by f ("" when none)
+template <typename F> std::string error_of(F f)
+{
+  try {
+    f();
+  } catch (Error &e) {
+    return e.what();
+  }
+  return "";
+}
+
+// native message: "model file 'x': forward() failed: <text>"; TorchScript's ends in
+// the same <text> after the interpreter's traceback
+void expect_same_error(TorchModel &model, const Config &c, const std::string &expected)
+{
+  model.set_native(true);
+  const std::string native = error_of([&] { model.evaluate(c.inputs(), false); });
+  model.set_native(false);
+  const std::string script = error_of([&] { model.evaluate(c.inputs(), false); });
+  EXPECT_CONTAINS(native, expected);
+  const std::string text = native.substr(native.find("mlspin lattice descriptor:"));
+  EXPECT_CONTAINS(script, text);
+}
+
+}    // namespace
+
+/* ---------------------------------------------------------------------- */
+
+TEST(NativeLattice, SquareTestModelMatchesTorchScript)
+{
+  expect_native_matches_torchscript(test_model("lattice_square.pt"), kSquare, 9, 7, 1);
+}
+
+TEST(NativeLattice, TriangularTanhModelMatchesTorchScript)
+{
+  expect_native_matches_torchscript(test_model("lattice_triangular.pt"), kTriangular, 8, 9, 2);
+}
+
+TEST(NativeLattice, SoftplusAndGeluModelsMatchTorchScript)
+{
+  expect_native_matches_torchscript(test_model("lattice_square_softplus.pt"), kSquare, 7, 5, 3);
+  expect_native_matches_torchscript(test_model("lattice_triangular_gelu.pt"), kTriangular, 7, 5, 4);
+}
+
+// 17 x 17 = 289 centers: more than one slice of centers (272 for 1928 features)
+TEST(NativeLattice, ShippedTriangularPotentialMatchesTorchScript)
+{
+  expect_native_matches_torchscript(std::string(MLSPIN_POTENTIALS) + "/triangular_chiral/model.pt", kTriangular, 19, 17, 5);
+}
+
+TEST(NativeLattice, ShippedSquarePotentialMatchesTorchScript)
+{
+  expect_native_matches_torchscript(std::string(MLSPIN_POTENTIALS) + "/square_double_exchange/model.pt", kSquare, 12, 11,
+                                    6);
+}
+
+// float32: native and TorchScript float32 each against the float64 model (same
+// weights). Both evaluate sums of up to ~220 terms in float32 (the 217 features of
+// the model in its first layer, the sums of the descriptor are shorter), whose
+// round-off is bounded by terms x eps = 220 x 6e-8 = 1.3e-5 relative; 5e-5 leaves a
+// factor 4 for the amplification by the network. A wrong row or a missing term in
+// the float32 code would be O(1).
+TEST(NativeLattice, Float32AgreesWithFloat64ToFloat32RoundOff)
+{
+  auto f64 = load(test_model("lattice_square.pt"));
+  auto f32 = load(test_model("lattice_square_f32.pt"));
+  ASSERT_TRUE(f32->native()) << f32->native_reason();
+  const Config c = patch(kSquare, 9, 9, f64->metadata().cutoff, 7);    // 63 centers: a partial block
+  ASSERT_NE(c.n_local % 16, 0);
+  const Results exact = evaluate(*f64, c, true);
+  const Results native = evaluate(*f32, c, true);
+  const Results script = evaluate(*f32, c, false);
+  expect_close(native.energy, exact.energy, 5e-5, "float32 native energies");
+  expect_close(native.spin_grad, exact.spin_grad, 5e-5, "float32 native dE/dS");
+  expect_close(script.energy, exact.energy, 5e-5, "float32 TorchScript energies");
+  expect_close(script.spin_grad, exact.spin_grad, 5e-5, "float32 TorchScript dE/dS");
+}
+
+TEST(NativeLattice, ModelsWithoutLatticeDescriptorKeepTheTorchScriptPath)
+{
+  auto model = load(test_model("manybody.pt"));
+  EXPECT_FALSE(model->native());
+  EXPECT_CONTAINS(model->native_reason(), "lattice descriptor");
+}
+
+TEST(NativeLattice, OffLatticeEdgeIsTheSameError)
+{
+  auto model = load(test_model("lattice_square.pt"));
+  Config c = patch(kSquare, 5, 5, model->metadata().cutoff, 8);
+  c.edge_vec[3 * 4] += 0.3;
+  expect_same_error(*model, c, "is not a vector of the model's square lattice (off by");
+}
+
+TEST(NativeLattice, NeighborOnItsCenterIsTheSameError)
+{
+  auto model = load(test_model("lattice_triangular.pt"));
+  Config c = patch(kTriangular, 5, 5, model->metadata().cutoff, 9);
+  for (int k = 0; k < 3; k++) c.edge_vec[3 * 2 + k] = 0.0;
+  expect_same_error(*model, c, "a neighbor sits on its center (edge vector of length 0)");
+}
+
+TEST(NativeLattice, TwoNeighborsOnOneSiteIsTheSameError)
+{
+  auto model = load(test_model("lattice_square.pt"));
+  Config c = patch(kSquare, 5, 5, model->metadata().cutoff, 10);
+  // edge 1 (center 0) gets the vector of edge 0: two neighbors on one site
+  for (int k = 0; k < 3; k++) c.edge_vec[3 * 1 + k] = c.edge_vec[k] + 1e-3;
+  expect_same_error(*model, c, "two neighbors of one center sit on the same lattice site");
+}
+
+TEST(NativeLattice, NoCentersGiveNoEnergyAndZeroGradients)
+{
+  auto model = load(test_model("lattice_square.pt"));
+  Config c;
+  c.n_atoms = 2;
+  c.spin = {0.0, 0.0, 1.0, 1.0, 0.0, 0.0};
+  c.types = {0, 0};
+  const auto &r = model->evaluate(c.inputs(), true);
+  EXPECT_EQ(r.energy, 0.0);
+  for (int k = 0; k < 6; k++) EXPECT_EQ(r.spin_grad[k], 0.0);
+}
+
+// the descriptor split over two threads (each part of the centers with its own
+// gradient buffer): the same results up to the order of the sums
+TEST(NativeLattice, TwoThreadsGiveTheSameResults)
+{
+  auto model = load(std::string(MLSPIN_POTENTIALS) + "/triangular_chiral/model.pt");
+  const Config c = patch(kTriangular, 14, 13, model->metadata().cutoff, 11);
+  TorchModel::set_num_threads(1);
+  const Results one = evaluate(*model, c, true);
+  TorchModel::set_num_threads(2);
+  const Results two = evaluate(*model, c, true);
+  const Results script = evaluate(*model, c, false);
+  TorchModel::set_num_threads(1);
+  expect_close(two.energy, one.energy, 1e-12, "energies, 2 vs 1 threads");
+  expect_close(two.spin_grad, one.spin_grad, 1e-12, "dE/dS, 2 vs 1 threads");
+  expect_close(two.spin_grad, script.spin_grad, 1e-12, "dE/dS, 2 threads vs TorchScript");
+}
