@@ -201,7 +201,7 @@ TEST(NativeLattice, SoftplusAndGeluModelsMatchTorchScript)
 // 17 x 17 = 289 centers: more than one slice of centers (272 for 1928 features)
 TEST(NativeLattice, ShippedTriangularPotentialMatchesTorchScript)
 {
-  expect_native_matches_torchscript(std::string(MLSPIN_POTENTIALS) + "/triangular_chiral/model_committee.pt", kTriangular,
+  expect_native_matches_torchscript(std::string(MLSPIN_POTENTIALS) + "/triangular_chiral/model_float64.pt", kTriangular,
                                     19, 17, 5);
 }
 
@@ -292,7 +292,7 @@ TEST(NativeLattice, NoCentersGiveNoEnergyAndZeroGradients)
 // gradient buffer): the same results up to the order of the sums
 TEST(NativeLattice, TwoThreadsGiveTheSameResults)
 {
-  auto model = load(std::string(MLSPIN_POTENTIALS) + "/triangular_chiral/model_committee.pt");  // float64
+  auto model = load(std::string(MLSPIN_POTENTIALS) + "/triangular_chiral/model_float64.pt");  // float64
   const Config c = patch(kTriangular, 14, 13, model->metadata().cutoff, 11);
   TorchModel::set_num_threads(1);
   const Results one = evaluate(*model, c, true);

@@ -113,7 +113,7 @@ TEST(PairMLSpinNative, SquareTestModelWithAnOpenBorder)
 TEST(PairMLSpinNative, ShippedPotentials)
 {
   expect_native_matches_torchscript(lattice_system("triangular", 12, 12, true, 4),
-                                    shipped("triangular_chiral", "model_committee.pt"));
+                                    shipped("triangular_chiral", "model_float64.pt"));
   expect_native_matches_torchscript(lattice_system("square", 12, 12, false, 5),
                                     shipped("square_double_exchange", "model_float64.pt"));
   // the float32 model.pt files: float32 sums in another order (test_native_lattice.cpp)
@@ -174,7 +174,7 @@ TEST(PairMLSpinNative, NativeKeywordNeedsYesOrNo)
 TEST(PairMLSpinNative, OneAndTwoRanksGiveTheSameResults)
 {
   const std::string system = lattice_system("triangular", 12, 10, true, 10);
-  const std::string model = shipped("triangular_chiral", "model_committee.pt");  // float64
+  const std::string model = shipped("triangular_chiral", "model_float64.pt");  // float64
   const Result serial = evaluate(system, model, "native yes", MPI_COMM_SELF);
   const Result parallel = evaluate(system, model, "native yes", MPI_COMM_WORLD);
   EXPECT_LT(relative_error(parallel.eatom, serial.eatom), 1e-10);
