@@ -35,30 +35,6 @@ std::string to_string(LLGScheme scheme)
   return "?";
 }
 
-Vec3 llg_rotation_vector(const Vec3 &s, const Vec3 &w, const LLGSettings &settings)
-{
-  const double a = settings.alpha;
-  const Vec3 omega = w + a * cross(s, w);
-  return settings.form == LLGForm::Gilbert ? (1.0 / (1.0 + a * a)) * omega : omega;
-}
-
-Vec3 cayley_rotate(const Vec3 &s, const Vec3 &h)
-{
-  // solve x - h x x = b with b = s + h x s:  x = (b + h x b + (h.b) h) / (1 + h.h)
-  const Vec3 b = s + cross(h, s);
-  return (1.0 / (1.0 + dot(h, h))) * (b + cross(h, b) + dot(h, b) * h);
-}
-
-Vec3 exact_rotate(const Vec3 &s, const Vec3 &omega, double dt)
-{
-  const double rate = norm(omega);
-  const double angle = rate * dt;
-  if (angle == 0.0) return s;
-  const Vec3 n = (1.0 / rate) * omega;
-  const double c = std::cos(angle), sn = std::sin(angle);
-  return c * s + sn * cross(n, s) + ((1.0 - c) * dot(n, s)) * n;
-}
-
 namespace {
 
   // Semi-implicit scheme B (Mentink et al. 2010): one predictor, one corrector. The field
