@@ -110,6 +110,8 @@ struct FixLLG::Impl {
   // whether f must survive the extra evaluations: the lattice kick needs the regular
   // forces, and other fixes may read f before the next force evaluation clears it
   bool keep_forces = true;
+  // whether the extra evaluations must send positions to ghost atoms, or spins suffice
+  bool forward_positions = true;
 
   // local indices of the group atoms; atoms are reordered or migrate only when the
   // neighbor lists are rebuilt, so the list is kept until the next build
@@ -148,6 +150,7 @@ FixLLG::FixLLG(LAMMPS *lmp, int narg, char **arg) : Fix(lmp, narg, arg), impl(ne
   global_freq = 1;
   extscalar = 1;
   energy_global_flag = 1;
+  comm_forward = 4;    // sp of ghost atoms before the extra evaluations
   comm_reverse = 3;    // fm of ghost atoms after the extra evaluations
 
   parse_arguments(narg, arg);
@@ -271,6 +274,7 @@ void FixLLG::init()
   impl->field_fixes.clear();
   impl->field_fixes_known = false;
   impl->keep_forces = impl->lattice_moving || forces_read_before_next_evaluation();
+  impl->forward_positions = ghosts_may_be_stale();
 }
 
 /* ----------------------------------------------------------------------
@@ -279,6 +283,25 @@ void FixLLG::init()
    post_integrate, pre_exchange or pre_neighbor callbacks. Without such a fix the extra
    evaluations may leave f as they like, which saves saving and restoring it.
 ------------------------------------------------------------------------- */
+
+/* ----------------------------------------------------------------------
+   Ghost positions (and velocities) are those of the last communication. They are still
+   current at fix llg's initial_integrate unless a fix before it has moved atoms in its
+   own initial_integrate, the box changes (fix deform remaps atoms at the end of a step),
+   or ghost velocities are communicated (integrators change v after every
+   communication). LAMMPS itself relies on this: atoms move in initial_integrate,
+   post_integrate (after fix llg) or at reneighboring, each followed by a communication.
+   Otherwise the extra evaluations send only the spins.
+------------------------------------------------------------------------- */
+
+bool FixLLG::ghosts_may_be_stale()
+{
+  if (domain->box_change || comm->ghost_velocity) return true;
+  const auto &fixes = modify->get_fix_list();
+  for (size_t ifix = 0; ifix < fixes.size() && fixes[ifix] != this; ifix++)
+    if (modify->fmask[ifix] & INITIAL_INTEGRATE) return true;
+  return false;
+}
 
 bool FixLLG::forces_read_before_next_evaluation()
 {
@@ -427,14 +450,18 @@ void FixLLG::update_members()
   impl->members_nlocal = atom->nlocal;
 }
 
-/* fm (and fm_long) of all atoms; with forces also f */
+/* fm of all atoms; with forces also f and the atom style's other force arrays */
 
 void FixLLG::clear_fields(bool forces)
 {
   const size_t nall = atom->nlocal + atom->nghost;
   if (nall == 0) return;
-  if (forces) memset(&atom->f[0][0], 0, 3 * nall * sizeof(double));
-  if (atom->avec->forceclearflag) atom->avec->force_clear(0, nall * sizeof(double));
+  if (forces) {
+    memset(&atom->f[0][0], 0, 3 * nall * sizeof(double));
+    if (atom->avec->forceclearflag) atom->avec->force_clear(0, nall * sizeof(double));
+  } else {
+    memset(&atom->fm[0][0], 0, 3 * nall * sizeof(double));
+  }
 }
 
 /* ----------------------------------------------------------------------
@@ -448,7 +475,10 @@ void FixLLG::compute_pair_fields(bool forces)
   // time stamps put the extra evaluations into the Pair and Comm rows of the timing
   // breakdown, not into Modify
   timer->stamp(Timer::MODIFY);
-  comm->forward_comm();    // x and sp of ghost atoms
+  if (forces || impl->forward_positions)
+    comm->forward_comm();    // x and sp of ghost atoms
+  else
+    comm->forward_comm(this);    // sp only
   timer->stamp(Timer::COMM);
   clear_fields(forces);
   if (force->pair) force->pair->compute(0, 0);
@@ -466,6 +496,32 @@ void FixLLG::sum_ghost_contributions(bool forces)
       comm->reverse_comm(this);
   }
   timer->stamp(Timer::COMM);
+}
+
+int FixLLG::pack_forward_comm(int n, int *list, double *buf, int /*pbc_flag*/, int * /*pbc*/)
+{
+  double **sp = atom->sp;
+  int m = 0;
+  for (int k = 0; k < n; k++) {
+    const double *s = sp[list[k]];
+    buf[m++] = s[0];
+    buf[m++] = s[1];
+    buf[m++] = s[2];
+    buf[m++] = s[3];
+  }
+  return m;
+}
+
+void FixLLG::unpack_forward_comm(int n, int first, double *buf)
+{
+  double **sp = atom->sp;
+  int m = 0;
+  for (int i = first; i < first + n; i++) {
+    sp[i][0] = buf[m++];
+    sp[i][1] = buf[m++];
+    sp[i][2] = buf[m++];
+    sp[i][3] = buf[m++];
+  }
 }
 
 int FixLLG::pack_reverse_comm(int n, int first, double *buf)

@@ -33,6 +33,8 @@ class FixLLG : public Fix {
   void initial_integrate(int) override;
   void final_integrate() override;
   double compute_scalar() override;
+  int pack_forward_comm(int, int *, double *, int, int *) override;
+  void unpack_forward_comm(int, int, double *) override;
   int pack_reverse_comm(int, int, double *) override;
   void unpack_reverse_comm(int, int *, double *) override;
   double memory_usage() override;
@@ -46,6 +48,7 @@ class FixLLG : public Fix {
   void check_spins();
   void find_field_sources();
   bool forces_read_before_next_evaluation();
+  bool ghosts_may_be_stale();
   void update_members();
   void evaluate_fields(const std::vector<mlspin::Vec3> &s, std::vector<mlspin::Vec3> &w);
   void clear_fields(bool forces);
