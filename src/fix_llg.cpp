@@ -18,6 +18,7 @@
 #include "group.h"
 #include "memory.h"
 #include "modify.h"
+#include "neighbor.h"
 #include "pair.h"
 #include "timer.h"
 #include "update.h"
@@ -106,9 +107,33 @@ struct FixLLG::Impl {
   std::vector<Fix *> field_fixes;    // other fixes that write fm in post_force, in fix order
   bool field_fixes_known = false;    // found at the first step of each run
 
-  std::vector<int> members;    // local indices of the group atoms, this step
+  // whether f must survive the extra evaluations: the lattice kick needs the regular
+  // forces, and other fixes may read f before the next force evaluation clears it
+  bool keep_forces = true;
+  // whether the extra evaluations must send positions to ghost atoms, or spins suffice
+  bool forward_positions = true;
+
+  // local indices of the group atoms; atoms are reordered or migrate only when the
+  // neighbor lists are rebuilt, so the list is kept until the next build
+  std::vector<int> members;
+  bool members_valid = false;
+  bigint members_build = -1;    // neighbor->ncalls when members was collected
+  int members_nlocal = -1;
+
   std::vector<Vec3> s, w_start, noise;
   std::vector<double> f_saved, f_pair_before;    // nall x 3
+
+  // precession vector of an atom: fm plus the fix's own Zeeman term (sp: direction and
+  // magnitude); defined here so that the per-spin loops inline it
+  Vec3 total_field(const double *fm, const double *sp) const
+  {
+    Vec3 w{fm[0], fm[1], fm[2]};
+    if (has_zeeman) {
+      const double scale = sp[3] / hbar;    // E = -|S| h . s
+      w += Vec3{scale * zeeman[0], scale * zeeman[1], scale * zeeman[2]};
+    }
+    return w;
+  }
 };
 
 /* ---------------------------------------------------------------------- */
@@ -125,6 +150,8 @@ FixLLG::FixLLG(LAMMPS *lmp, int narg, char **arg) : Fix(lmp, narg, arg), impl(ne
   global_freq = 1;
   extscalar = 1;
   energy_global_flag = 1;
+  comm_forward = 4;    // sp of ghost atoms before the extra evaluations
+  comm_reverse = 3;    // fm of ghost atoms after the extra evaluations
 
   parse_arguments(narg, arg);
 }
@@ -246,6 +273,43 @@ void FixLLG::init()
                  id, fix->id, fix->style);
   impl->field_fixes.clear();
   impl->field_fixes_known = false;
+  impl->keep_forces = impl->lattice_moving || forces_read_before_next_evaluation();
+  impl->forward_positions = ghosts_may_be_stale();
+}
+
+/* ----------------------------------------------------------------------
+   Between fix llg's initial_integrate and the next force evaluation (which clears f),
+   f can be read only by other fixes' initial_integrate (those after fix llg),
+   post_integrate, pre_exchange or pre_neighbor callbacks. Without such a fix the extra
+   evaluations may leave f as they like, which saves saving and restoring it.
+------------------------------------------------------------------------- */
+
+/* ----------------------------------------------------------------------
+   Ghost positions (and velocities) are those of the last communication. They are still
+   current at fix llg's initial_integrate unless a fix before it has moved atoms in its
+   own initial_integrate, the box changes (fix deform remaps atoms at the end of a step),
+   or ghost velocities are communicated (integrators change v after every
+   communication). LAMMPS itself relies on this: atoms move in initial_integrate,
+   post_integrate (after fix llg) or at reneighboring, each followed by a communication.
+   Otherwise the extra evaluations send only the spins.
+------------------------------------------------------------------------- */
+
+bool FixLLG::ghosts_may_be_stale()
+{
+  if (domain->box_change || comm->ghost_velocity) return true;
+  const auto &fixes = modify->get_fix_list();
+  for (size_t ifix = 0; ifix < fixes.size() && fixes[ifix] != this; ifix++)
+    if (modify->fmask[ifix] & INITIAL_INTEGRATE) return true;
+  return false;
+}
+
+bool FixLLG::forces_read_before_next_evaluation()
+{
+  const int may_read_f = INITIAL_INTEGRATE | POST_INTEGRATE | PRE_EXCHANGE | PRE_NEIGHBOR;
+  const auto &fixes = modify->get_fix_list();
+  for (size_t ifix = 0; ifix < fixes.size(); ifix++)
+    if (fixes[ifix] != this && (modify->fmask[ifix] & may_read_f)) return true;
+  return false;
 }
 
 /* another fix that integrates the same atoms would move them twice */
@@ -273,6 +337,7 @@ void FixLLG::setup(int /*vflag*/)
 {
   check_spins();
   impl->field_fixes_known = false;
+  impl->members_valid = false;    // the group or the atoms may have changed between runs
 }
 
 /* ----------------------------------------------------------------------
@@ -372,50 +437,115 @@ void FixLLG::pre_reverse(int, int)
 
 /* ---------------------------------------------------------------------- */
 
-void FixLLG::collect_group()
+void FixLLG::update_members()
 {
+  if (impl->members_valid && impl->members_build == neighbor->ncalls && impl->members_nlocal == atom->nlocal)
+    return;
   const int *mask = atom->mask;
   impl->members.clear();
   for (int i = 0; i < atom->nlocal; i++)
     if (mask[i] & groupbit) impl->members.push_back(i);
+  impl->members_valid = true;
+  impl->members_build = neighbor->ncalls;
+  impl->members_nlocal = atom->nlocal;
 }
 
-/* s: the atom's sp (direction and magnitude) */
+/* fm of all atoms; with forces also f and the atom style's other force arrays */
 
-void FixLLG::add_own_fields(const double *s, double *w) const
-{
-  if (impl->has_zeeman) {
-    const double scale = s[3] / impl->hbar;    // E = -|S| h . s
-    for (int k = 0; k < 3; k++) w[k] += scale * impl->zeeman[k];
-  }
-}
-
-void FixLLG::clear_forces_and_fields()
+void FixLLG::clear_fields(bool forces)
 {
   const size_t nall = atom->nlocal + atom->nghost;
   if (nall == 0) return;
-  memset(&atom->f[0][0], 0, 3 * nall * sizeof(double));
-  if (atom->avec->forceclearflag) atom->avec->force_clear(0, nall * sizeof(double));
+  if (forces) {
+    memset(&atom->f[0][0], 0, 3 * nall * sizeof(double));
+    if (atom->avec->forceclearflag) atom->avec->force_clear(0, nall * sizeof(double));
+  } else {
+    memset(&atom->fm[0][0], 0, 3 * nall * sizeof(double));
+  }
 }
 
-/* fm (and f) of every field source at the current spins and positions, on owned atoms */
+/* ----------------------------------------------------------------------
+   the pair style(s) at the current spins and positions: fm and, with forces, f from
+   zero. Without forces f keeps what it had plus the pair's contributions; the callers
+   then never read it (it is restored or cleared before anyone else can).
+------------------------------------------------------------------------- */
 
-void FixLLG::compute_pair_fields()
+void FixLLG::compute_pair_fields(bool forces)
 {
   // time stamps put the extra evaluations into the Pair and Comm rows of the timing
   // breakdown, not into Modify
   timer->stamp(Timer::MODIFY);
-  comm->forward_comm();    // x and sp of ghost atoms
+  if (forces || impl->forward_positions)
+    comm->forward_comm();    // x and sp of ghost atoms
+  else
+    comm->forward_comm(this);    // sp only
   timer->stamp(Timer::COMM);
-  clear_forces_and_fields();
+  clear_fields(forces);
   if (force->pair) force->pair->compute(0, 0);
   timer->stamp(Timer::PAIR);
 }
 
-void FixLLG::sum_ghost_contributions()
+/* ghost contributions onto their owners: f, fm and fm_long, or fm alone */
+
+void FixLLG::sum_ghost_contributions(bool forces)
 {
-  if (force->newton) comm->reverse_comm();
+  if (force->newton) {
+    if (forces)
+      comm->reverse_comm();
+    else
+      comm->reverse_comm(this);
+  }
   timer->stamp(Timer::COMM);
+}
+
+int FixLLG::pack_forward_comm(int n, int *list, double *buf, int /*pbc_flag*/, int * /*pbc*/)
+{
+  double **sp = atom->sp;
+  int m = 0;
+  for (int k = 0; k < n; k++) {
+    const double *s = sp[list[k]];
+    buf[m++] = s[0];
+    buf[m++] = s[1];
+    buf[m++] = s[2];
+    buf[m++] = s[3];
+  }
+  return m;
+}
+
+void FixLLG::unpack_forward_comm(int n, int first, double *buf)
+{
+  double **sp = atom->sp;
+  int m = 0;
+  for (int i = first; i < first + n; i++) {
+    sp[i][0] = buf[m++];
+    sp[i][1] = buf[m++];
+    sp[i][2] = buf[m++];
+    sp[i][3] = buf[m++];
+  }
+}
+
+int FixLLG::pack_reverse_comm(int n, int first, double *buf)
+{
+  double **fm = atom->fm;
+  int m = 0;
+  for (int i = first; i < first + n; i++) {
+    buf[m++] = fm[i][0];
+    buf[m++] = fm[i][1];
+    buf[m++] = fm[i][2];
+  }
+  return m;
+}
+
+void FixLLG::unpack_reverse_comm(int n, int *list, double *buf)
+{
+  double **fm = atom->fm;
+  int m = 0;
+  for (int k = 0; k < n; k++) {
+    const int j = list[k];
+    fm[j][0] += buf[m++];
+    fm[j][1] += buf[m++];
+    fm[j][2] += buf[m++];
+  }
 }
 
 void FixLLG::evaluate_fields(const std::vector<Vec3> &s, std::vector<Vec3> &w)
@@ -428,18 +558,13 @@ void FixLLG::evaluate_fields(const std::vector<Vec3> &s, std::vector<Vec3> &w)
     sp[i][1] = s[k].y;
     sp[i][2] = s[k].z;
   }
-  compute_pair_fields();
-  sum_ghost_contributions();
+  compute_pair_fields(false);
+  sum_ghost_contributions(false);
   for (auto *fix : impl->field_fixes) fix->post_force(0);
 
   double **fm = atom->fm;
   w.resize(members.size());
-  for (size_t k = 0; k < members.size(); k++) {
-    const int i = members[k];
-    double wk[3] = {fm[i][0], fm[i][1], fm[i][2]};
-    add_own_fields(sp[i], wk);
-    w[k] = {wk[0], wk[1], wk[2]};
-  }
+  for (size_t k = 0; k < members.size(); k++) w[k] = impl->total_field(fm[members[k]], sp[members[k]]);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -447,7 +572,7 @@ void FixLLG::evaluate_fields(const std::vector<Vec3> &s, std::vector<Vec3> &w)
 void FixLLG::initial_integrate(int /*vflag*/)
 {
   if (!impl->field_fixes_known) find_field_sources();
-  collect_group();
+  update_members();
   const auto &members = impl->members;
   const size_t n = members.size();
   double **sp = atom->sp, **fm = atom->fm;
@@ -457,10 +582,8 @@ void FixLLG::initial_integrate(int /*vflag*/)
   impl->w_start.resize(n);
   for (size_t k = 0; k < n; k++) {
     const int i = members[k];
-    double wk[3] = {fm[i][0], fm[i][1], fm[i][2]};
-    add_own_fields(sp[i], wk);
     impl->s[k] = {sp[i][0], sp[i][1], sp[i][2]};
-    impl->w_start[k] = {wk[0], wk[1], wk[2]};
+    impl->w_start[k] = impl->total_field(fm[i], sp[i]);
   }
 
   // thermal noise, one draw per spin and step, the same in every stage
@@ -473,10 +596,13 @@ void FixLLG::initial_integrate(int /*vflag*/)
       impl->noise[k] = sigma * mlspin::gaussian3(impl->seed, atom->tag[members[k]], update->ntimestep);
   }
 
-  // the extra evaluations overwrite f; other fixes must see the regular forces
+  // the extra evaluations change f; the lattice kick and other fixes need the regular
+  // forces
   const size_t nall3 = 3 * static_cast<size_t>(atom->nlocal + atom->nghost);
-  impl->f_saved.resize(nall3);
-  if (nall3) memcpy(impl->f_saved.data(), &atom->f[0][0], nall3 * sizeof(double));
+  if (impl->keep_forces) {
+    impl->f_saved.resize(nall3);
+    if (nall3) memcpy(impl->f_saved.data(), &atom->f[0][0], nall3 * sizeof(double));
+  }
 
   try {
     impl->integrator->step(impl->s, impl->w_start, impl->noise, update->dt,
@@ -493,7 +619,7 @@ void FixLLG::initial_integrate(int /*vflag*/)
   }
 
   if (impl->lattice_moving) lattice_half_kick_and_drift();
-  if (nall3) memcpy(&atom->f[0][0], impl->f_saved.data(), nall3 * sizeof(double));
+  if (impl->keep_forces && nall3) memcpy(&atom->f[0][0], impl->f_saved.data(), nall3 * sizeof(double));
 }
 
 /* ----------------------------------------------------------------------
@@ -503,7 +629,7 @@ void FixLLG::initial_integrate(int /*vflag*/)
 
 void FixLLG::lattice_half_kick_and_drift()
 {
-  compute_pair_fields();
+  compute_pair_fields(true);
   double **f = atom->f;
   const size_t nall = atom->nlocal + atom->nghost;
   if (impl->f_pair_before.size() != 3 * nall)
@@ -511,7 +637,7 @@ void FixLLG::lattice_half_kick_and_drift()
   const double *before = impl->f_pair_before.data();
   for (size_t i = 0; i < nall; i++)
     for (int k = 0; k < 3; k++) f[i][k] -= before[3 * i + k];
-  sum_ghost_contributions();
+  sum_ghost_contributions(true);
 
   double **x = atom->x, **v = atom->v;
   const double dtf = 0.5 * update->dt * force->ftm2v;

@@ -33,6 +33,10 @@ class FixLLG : public Fix {
   void initial_integrate(int) override;
   void final_integrate() override;
   double compute_scalar() override;
+  int pack_forward_comm(int, int *, double *, int, int *) override;
+  void unpack_forward_comm(int, int, double *) override;
+  int pack_reverse_comm(int, int, double *) override;
+  void unpack_reverse_comm(int, int *, double *) override;
   double memory_usage() override;
 
  private:
@@ -43,12 +47,13 @@ class FixLLG : public Fix {
   void check_no_other_integrator();
   void check_spins();
   void find_field_sources();
-  void collect_group();
+  bool forces_read_before_next_evaluation();
+  bool ghosts_may_be_stale();
+  void update_members();
   void evaluate_fields(const std::vector<mlspin::Vec3> &s, std::vector<mlspin::Vec3> &w);
-  void add_own_fields(const double *s, double *w) const;
-  void clear_forces_and_fields();
-  void compute_pair_fields();
-  void sum_ghost_contributions();
+  void clear_fields(bool forces);
+  void compute_pair_fields(bool forces);
+  void sum_ghost_contributions(bool forces);
   void lattice_half_kick_and_drift();
   void lattice_half_kick();
 };

@@ -35,31 +35,34 @@ std::string to_string(LLGScheme scheme)
   return "?";
 }
 
-Vec3 llg_rotation_vector(const Vec3 &s, const Vec3 &w, const LLGSettings &settings)
-{
-  const double a = settings.alpha;
-  const Vec3 omega = w + a * cross(s, w);
-  return settings.form == LLGForm::Gilbert ? (1.0 / (1.0 + a * a)) * omega : omega;
-}
-
-Vec3 cayley_rotate(const Vec3 &s, const Vec3 &h)
-{
-  // solve x - h x x = b with b = s + h x s:  x = (b + h x b + (h.b) h) / (1 + h.h)
-  const Vec3 b = s + cross(h, s);
-  return (1.0 / (1.0 + dot(h, h))) * (b + cross(h, b) + dot(h, b) * h);
-}
-
-Vec3 exact_rotate(const Vec3 &s, const Vec3 &omega, double dt)
-{
-  const double rate = norm(omega);
-  const double angle = rate * dt;
-  if (angle == 0.0) return s;
-  const Vec3 n = (1.0 / rate) * omega;
-  const double c = std::cos(angle), sn = std::sin(angle);
-  return c * s + sn * cross(n, s) + ((1.0 - c) * dot(n, s)) * n;
-}
-
 namespace {
+
+  // Spins are advanced in blocks: the divisions and square roots of a block run in loops
+  // of their own, which the compiler pipelines and vectorises. Spin by spin they formed a
+  // chain of dependent divisions that took a third of the integrator's time. Every spin
+  // sees the arithmetic of cayley_rotate and normalized, so the results are the same.
+  constexpr size_t kBlock = 64;
+
+  // out[j] = cayley_rotate(s[j], h[j]) for j < m; out may be s
+  void cayley_rotate_block(const Vec3 *s, const Vec3 *h, Vec3 *out, size_t m)
+  {
+    double scale[kBlock];
+    for (size_t j = 0; j < m; ++j) scale[j] = 1.0 + dot(h[j], h[j]);
+    for (size_t j = 0; j < m; ++j) scale[j] = 1.0 / scale[j];
+    for (size_t j = 0; j < m; ++j) {
+      const Vec3 b = s[j] + cross(h[j], s[j]);
+      out[j] = scale[j] * (b + cross(h[j], b) + dot(h[j], b) * h[j]);
+    }
+  }
+
+  // v[j] = normalized(v[j]) for j < m
+  void normalize_block(Vec3 *v, size_t m)
+  {
+    double scale[kBlock];
+    for (size_t j = 0; j < m; ++j) scale[j] = std::sqrt(dot(v[j], v[j]));
+    for (size_t j = 0; j < m; ++j) scale[j] = 1.0 / scale[j];
+    for (size_t j = 0; j < m; ++j) v[j] = scale[j] * v[j];
+  }
 
   // Semi-implicit scheme B (Mentink et al. 2010): one predictor, one corrector. The field
   // is evaluated at the normalised midpoint of s_n and the predictor, because the field
@@ -74,12 +77,23 @@ namespace {
     {
       const size_t n = s.size();
       stage_s_.resize(n);
-      for (size_t i = 0; i < n; ++i) {
-        const Vec3 predictor = cayley_rotate(s[i], (0.5 * dt) * omega(s[i], w_start[i], noise, i));
-        stage_s_[i] = normalized(0.5 * (s[i] + predictor));
+      Vec3 half_step[kBlock];
+      for (size_t first = 0; first < n; first += kBlock) {
+        const size_t m = std::min(kBlock, n - first);
+        const Vec3 *s_n = s.data() + first;
+        Vec3 *mid = stage_s_.data() + first;
+        for (size_t j = 0; j < m; ++j) half_step[j] = (0.5 * dt) * omega(s_n[j], w_start[first + j], noise, first + j);
+        cayley_rotate_block(s_n, half_step, mid, m);    // the predictor
+        for (size_t j = 0; j < m; ++j) mid[j] = 0.5 * (s_n[j] + mid[j]);
+        normalize_block(mid, m);
       }
       fields(stage_s_, stage_w_);
-      for (size_t i = 0; i < n; ++i) s[i] = cayley_rotate(s[i], (0.5 * dt) * omega(stage_s_[i], stage_w_[i], noise, i));
+      for (size_t first = 0; first < n; first += kBlock) {
+        const size_t m = std::min(kBlock, n - first);
+        for (size_t j = 0; j < m; ++j)
+          half_step[j] = (0.5 * dt) * omega(stage_s_[first + j], stage_w_[first + j], noise, first + j);
+        cayley_rotate_block(s.data() + first, half_step, s.data() + first, m);    // the corrector
+      }
       last_evaluations_ = 1;
     }
   };

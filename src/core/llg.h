@@ -36,6 +36,7 @@
 
 #include "core/vec3.h"
 
+#include <cmath>
 #include <functional>
 #include <memory>
 #include <string>
@@ -62,15 +63,38 @@ struct LLGSettings {
   int midpoint_max_iterations = 100;
 };
 
+// The per-spin kernels below are inline: they run for every spin and stage, and an
+// out-of-line call from the position-independent plugin cannot be inlined by the
+// compiler (the symbol could be interposed), which made them a third of the
+// integrator's cost.
+
 // Omega with ds/dt = Omega x s for unit spin s and precession vector w.
-Vec3 llg_rotation_vector(const Vec3 &s, const Vec3 &w, const LLGSettings &settings);
+inline Vec3 llg_rotation_vector(const Vec3 &s, const Vec3 &w, const LLGSettings &settings)
+{
+  const double a = settings.alpha;
+  const Vec3 omega = w + a * cross(s, w);
+  return settings.form == LLGForm::Gilbert ? (1.0 / (1.0 + a * a)) * omega : omega;
+}
 
 // s rotated by the Cayley transform of half_step = (dt/2) Omega: the implicit
 // midpoint step x = s + half_step x (s + x), which preserves |s| exactly.
-Vec3 cayley_rotate(const Vec3 &s, const Vec3 &half_step);
+inline Vec3 cayley_rotate(const Vec3 &s, const Vec3 &h)
+{
+  // solve x - h x x = b with b = s + h x s:  x = (b + h x b + (h.b) h) / (1 + h.h)
+  const Vec3 b = s + cross(h, s);
+  return (1.0 / (1.0 + dot(h, h))) * (b + cross(h, b) + dot(h, b) * h);
+}
 
 // s rotated about omega by the angle |omega| dt (Rodrigues).
-Vec3 exact_rotate(const Vec3 &s, const Vec3 &omega, double dt);
+inline Vec3 exact_rotate(const Vec3 &s, const Vec3 &omega, double dt)
+{
+  const double rate = norm(omega);
+  const double angle = rate * dt;
+  if (angle == 0.0) return s;
+  const Vec3 n = (1.0 / rate) * omega;
+  const double c = std::cos(angle), sn = std::sin(angle);
+  return c * s + sn * cross(n, s) + ((1.0 - c) * dot(n, s)) * n;
+}
 
 // Deterministic precession vectors w_i at the spins s_i (same length).
 using FieldFunction = std::function<void(const std::vector<Vec3> &s, std::vector<Vec3> &w)>;

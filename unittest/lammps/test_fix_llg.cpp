@@ -447,6 +447,92 @@ group left region left
   EXPECT_EQ(changed_outside, 0.0);
 }
 
+namespace {
+
+// kLattice with spin-independent pair forces and thermal velocities: atoms move
+const char *kMovingLattice = R"(
+pair_style hybrid/overlay lj/cut 5.0 spin/exchange 2.6
+pair_coeff * * lj/cut 0.01 2.3
+pair_coeff * * spin/exchange exchange 2.6 0.02 0.0 1.0
+velocity all create 300 4928 loop geom
+region left block 0 5 INF INF INF INF
+group left region left
+group right subtract all left
+)";
+
+}    // namespace
+
+// fix llg keeps the local indices of its group between neighbor-list builds. LAMMPS
+// reorders atoms (atom_modify sort) and moves them between ranks only at a build: with
+// a build and a sort at every step the trajectory must be that of a run without
+// sorting (to round-off: sorting changes the order of the pair sums), for the group's
+// atoms and for the others.
+TEST(FixLLG, AtomSortingAtEveryStepKeepsTheGroupRight)
+{
+  const std::string run = std::string(kMovingLattice) +
+      "neigh_modify every 1 delay 0 check no\nfix 1 left llg alpha 0.1 temp 30 seed 5 lattice moving\nrun 100\n";
+  auto trajectory = [&](const char *sort) {
+    LammpsSession lmp;
+    lmp.commands(std::string(kLattice) + sort + run);
+    auto state = lmp.gather("sp", 4);
+    const auto x = lmp.gather("x", 3);
+    state.insert(state.end(), x.begin(), x.end());
+    return state;
+  };
+  const auto sorted = trajectory("atom_modify sort 1 1.0\n");
+  const auto unsorted = trajectory("atom_modify sort 0 0.0\n");
+  double diff = 0.0;
+  for (size_t k = 0; k < sorted.size(); k++) diff = std::max(diff, std::fabs(sorted[k] - unsorted[k]));
+  std::printf("  sorted vs unsorted after 100 steps: max difference of sp and x %.2e\n", diff);
+  EXPECT_LE(diff, 1e-9);
+}
+
+// Other integrators must see the regular forces although the extra evaluations of fix
+// llg overwrite f: with spin-independent forces, atoms integrated by fix nve (defined
+// after fix llg, so that their initial_integrate runs after the extra evaluation) move
+// exactly as without fix llg.
+TEST(FixLLG, LaterIntegratorsSeeTheRegularForces)
+{
+  auto positions = [](const std::string &fixes) {
+    LammpsSession lmp;
+    lmp.commands(std::string(kLattice) + kMovingLattice + fixes + "run 100");
+    return lmp.gather("x", 3);
+  };
+  const auto with_llg = positions("fix 1 left llg alpha 0.1\nfix 2 right nve\n");
+  const auto without = positions("fix 2 right nve\n");
+  EXPECT_LE(mlspin_test::max_relative_difference(with_llg, without, 1.0), 1e-12);
+}
+
+// The extra evaluations send only spins to ghost atoms when no earlier fix can have
+// moved atoms since the last communication. Here fix nve, defined first, moves atoms
+// right before fix llg's evaluation, so positions must be sent as well: stale ghost
+// positions would make the fields depend on which neighbours are ghosts, i.e. on the
+// number of ranks.
+TEST(FixLLG, AtomsMovedBeforeTheExtraEvaluationGiveRankIndependentFields)
+{
+  if (mlspin_test::world_size() < 2) GTEST_SKIP() << "run under mpirun -np 2";
+  const std::string data = mlspin_test::scratch_dir() + "/moved.data";
+  {
+    LammpsSession writer(MPI_COMM_WORLD);
+    writer.commands(std::string(kLattice) + kMovingLattice + "write_data " + data);
+  }
+  const std::string setup = "units metal\natom_style spin/lattice\natom_modify map array\nread_data " + data +
+      "\npair_style hybrid/overlay lj/cut 5.0 spin/exchange 2.6\npair_coeff * * lj/cut 0.01 2.3\n"
+      "pair_coeff * * spin/exchange exchange 2.6 0.02 0.0 1.0\nneighbor 0.3 bin\ntimestep 0.0002\n"
+      "region left block 0 12.5 INF INF INF INF\ngroup left region left\ngroup right subtract all left\n"
+      "fix 2 right nve\nfix 1 left llg alpha 0.1\nrun 300";
+  auto spins = [&](MPI_Comm comm) {
+    LammpsSession lmp(comm);
+    lmp.commands(setup);
+    return spins_of(lmp);    // atom-ID order: the IDs come from the data file
+  };
+  const auto serial = spins(MPI_COMM_SELF);
+  const auto parallel = spins(MPI_COMM_WORLD);
+  const double diff = max_distance(serial, parallel);
+  std::printf("  max |s_1rank - s_2ranks| after 300 steps: %.2e\n", diff);
+  EXPECT_LE(diff, 1e-10);
+}
+
 // 1 vs 2 ranks: identical trajectories at T = 0 and, since the noise of each spin is
 // keyed by its atom ID and the step, also at T > 0 (atoms read from one data file so
 // that IDs agree; create_atoms numbers them differently on different rank counts).
