@@ -127,6 +127,21 @@ struct PairMLSpin::Impl {
   // timers (seconds, summed over calls since setup)
   double t_pack = 0.0, t_scatter = 0.0;
   long calls = 0;
+
+  // the packed atoms and edges of the current chunk, at chemical potential mu
+  mlspin::ModelInputs inputs(double mu_in) const
+  {
+    mlspin::ModelInputs in;
+    in.n_atoms = n_atoms;
+    in.n_local = n_local;
+    in.n_edges = n_edges;
+    in.spin = spin.data();
+    in.types = types.data();
+    in.edge_index = edge_index.data();
+    in.edge_vec = edge_vec.data();
+    in.mu = mu_in;
+    return in;
+  }
 };
 
 /* ---------------------------------------------------------------------- */
@@ -564,15 +579,7 @@ bool PairMLSpin::solve_chemical_potential(int64_t chunk, bool one_chunk)
     mlspin::ElectronCount total;
     for (int64_t first = 0; first < ncenters && !status; first += chunk) {
       if (!one_chunk) prepare_inputs(first, std::min(ncenters, first + chunk));
-      mlspin::ModelInputs in;
-      in.n_atoms = m.n_atoms;
-      in.n_local = m.n_local;
-      in.n_edges = m.n_edges;
-      in.spin = m.spin.data();
-      in.types = m.types.data();
-      in.edge_index = m.edge_index.data();
-      in.edge_vec = m.edge_vec.data();
-      in.mu = mu;
+      const mlspin::ModelInputs in = m.inputs(mu);
       try {
         const auto c = m.model->count_electrons(in);
         total.electrons += c.electrons;
@@ -750,15 +757,7 @@ void PairMLSpin::prepare_inputs(int64_t first, int64_t last)
 int PairMLSpin::call_model(std::string &message)
 {
   Impl &m = *impl;
-  mlspin::ModelInputs in;
-  in.n_atoms = m.n_atoms;
-  in.n_local = m.n_local;
-  in.n_edges = m.n_edges;
-  in.spin = m.spin.data();
-  in.types = m.types.data();
-  in.edge_index = m.edge_index.data();
-  in.edge_vec = m.edge_vec.data();
-  in.mu = m.mu;
+  mlspin::ModelInputs in = m.inputs(m.mu);
   in.atom_electrons = m.want_atom_electrons;
 
   try {
