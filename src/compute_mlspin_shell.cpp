@@ -9,6 +9,8 @@
 
 #include "compute_mlspin_shell.h"
 
+#include "comm_rows.h"
+
 #include "atom.h"
 #include "comm.h"
 #include "domain.h"
@@ -206,26 +208,12 @@ void ComputeMLSpinShell::report_bad_site(tagint tag, int neighbours, double gap_
 
 int ComputeMLSpinShell::pack_forward_comm(int n, int *indices, double *buf, int /*pbc_flag*/, int * /*pbc*/)
 {
-  double **sp = atom->sp;
-  int m = 0;
-  for (int k = 0; k < n; k++) {
-    const int j = indices[k];
-    buf[m++] = sp[j][0];
-    buf[m++] = sp[j][1];
-    buf[m++] = sp[j][2];
-  }
-  return m;
+  return mlspin_lammps::pack_rows(atom->sp, 3, n, indices, buf);    // directions only
 }
 
 void ComputeMLSpinShell::unpack_forward_comm(int n, int first, double *buf)
 {
-  double **sp = atom->sp;
-  int m = 0;
-  for (int i = first; i < first + n; i++) {
-    sp[i][0] = buf[m++];
-    sp[i][1] = buf[m++];
-    sp[i][2] = buf[m++];
-  }
+  mlspin_lammps::unpack_rows(atom->sp, 3, n, first, buf);
 }
 
 double ComputeMLSpinShell::memory_usage()

@@ -9,6 +9,8 @@
 
 #include "fix_llg.h"
 
+#include "comm_rows.h"
+
 #include "atom.h"
 #include "atom_vec.h"
 #include "comm.h"
@@ -500,28 +502,12 @@ void FixLLG::sum_ghost_contributions(bool forces)
 
 int FixLLG::pack_forward_comm(int n, int *list, double *buf, int /*pbc_flag*/, int * /*pbc*/)
 {
-  double **sp = atom->sp;
-  int m = 0;
-  for (int k = 0; k < n; k++) {
-    const double *s = sp[list[k]];
-    buf[m++] = s[0];
-    buf[m++] = s[1];
-    buf[m++] = s[2];
-    buf[m++] = s[3];
-  }
-  return m;
+  return mlspin_lammps::pack_rows(atom->sp, 4, n, list, buf);    // direction and magnitude
 }
 
 void FixLLG::unpack_forward_comm(int n, int first, double *buf)
 {
-  double **sp = atom->sp;
-  int m = 0;
-  for (int i = first; i < first + n; i++) {
-    sp[i][0] = buf[m++];
-    sp[i][1] = buf[m++];
-    sp[i][2] = buf[m++];
-    sp[i][3] = buf[m++];
-  }
+  mlspin_lammps::unpack_rows(atom->sp, 4, n, first, buf);
 }
 
 int FixLLG::pack_reverse_comm(int n, int first, double *buf)
