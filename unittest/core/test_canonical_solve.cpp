@@ -4,6 +4,7 @@
 #include "core/canonical_solve.h"
 
 #include "../expect_contains.h"
+#include "error_of.h"
 
 #include <gtest/gtest.h>
 
@@ -39,16 +40,6 @@ struct TwoLevels {
     return kT * std::log(x);
 }
 };
-
-std::string error_of(const std::function<void()> &f)
-{
-  try {
-    f();
-  } catch (const Error &e) {
-    return e.what();
-  }
-  return "";
-}
 
 }    // namespace
 

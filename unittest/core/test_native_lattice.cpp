@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "../expect_contains.h"
+#include "error_of.h"
 
 #include <algorithm>
 #include <array>
@@ -151,17 +152,6 @@ void expect_native_matches_torchscript(const std::string &path, const Lattice &l
   expect_close(native.spin_grad, script.spin_grad, rel, "dE/dS");
   // the ghost rows get gradients too (they are in the stencils of the centers)
   EXPECT_GT(max_abs(std::vector<double>(native.spin_grad.begin() + 3 * c.n_local, native.spin_grad.end())), 0.0);
-}
-
-// the message of the mlspin::Error thrown by f ("" when none)
-template <typename F> std::string error_of(F f)
-{
-  try {
-    f();
-  } catch (Error &e) {
-    return e.what();
-  }
-  return "";
 }
 
 // native message: "model file 'x': forward() failed: <text>"; TorchScript's ends in

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "../expect_contains.h"
+#include "error_of.h"
 
 #include <cmath>
 #include <dlfcn.h>
@@ -19,17 +20,6 @@ namespace {
 std::string model_path(const std::string &name)
 {
   return std::string(MLSPIN_TEST_MODELS) + "/" + name;
-}
-
-// The message of the mlspin::Error thrown by f, or "" when nothing was thrown.
-template <typename F> std::string error_of(F f)
-{
-  try {
-    f();
-  } catch (Error &e) {
-    return e.what();
-  }
-  return "";
 }
 
 std::string good_metadata()
