@@ -8,6 +8,9 @@
 #   potentials/triangular_chiral/regenerate.sh jobs       # only write the first job list
 #   potentials/triangular_chiral/regenerate.sh blind      # only the blind test (data + one evaluation)
 #   potentials/triangular_chiral/regenerate.sh blind-data # only the blind test's data
+#   potentials/triangular_chiral/regenerate.sh distill    # release 6: model_fast.pt, one network
+#                                                         # distilled from the committee (below)
+#   potentials/triangular_chiral/regenerate.sh distill-data # only its data (no training data needed)
 #
 # Environment: LMP, DATA, WORKERS, THREADS (see ../common/jobs.sh).
 # Not part of CI. Interrupted data generation continues where it stopped (NAME.done files).
@@ -110,4 +113,54 @@ if [ "$what" = all ] || [ "$what" = blind ] || [ "$what" = blind-data ]; then
   [ "$what" = blind-data ] && exit 0
   $PY "$COMMON/heldout.py" --model "$HERE/model.pt" --out "$HERE/blind_test.json" --stratify --markdown \
     "${BLIND_Q12[@]/#/$DATA/blind_q12_s}" "${BLIND_C18[@]/#/$DATA/blind_c18_s}"
+fi
+
+# Release 6: one network of committee accuracy at a third of its cost (model_fast.pt).
+# Member 3 of the committee (the best on the selection data), fine-tuned on energies and
+# fields of the committee itself (mlspin-train train --teacher; tools/mlspin_train/
+# distill.py) at configurations that cost no ED: ML-LLG quenches with the committee and
+# the configuration kinds and perturbations of the training data, from fresh seeds
+# (501-). Early stopping and selection on the ED validation/selection sets of release 5;
+# then a second blind set (seeds 441-448, 451-456, never used before), evaluated once for
+# the committee, member 3 and the distilled network.
+if [ "$what" = distill ] || [ "$what" = distill-data ]; then
+  MODEL=$HERE/model_float64.pt   # the release-5 committee (float64; model.pt is the same in float32)
+  [ -f tri12.data ] || $PY "$COMMON/make_configs.py" lattice --lattice triangular --L 12 --out tri12.data
+  [ -f tri18.data ] || $PY "$COMMON/make_configs.py" lattice --lattice triangular --L 18 --out tri18.data
+  [ -f tri24.data ] || $PY "$COMMON/make_configs.py" lattice --lattice triangular --L 24 --out tri24.data
+  [ -f dom18_s44.data ] || $PY "$COMMON/make_configs.py" lattice --lattice triangular --L 18 --state domains \
+      --states tetra --max-noise 0.1 --seed 44 --out dom18_s44.data
+  teach_traj() {  # teach_traj NAME SEED ALPHA: 24x24 ML-LLG quench with the committee, t = 500
+    echo "$1 $LMP -in $COMMON/in.sd_tb_trajectory -log none -screen none -var name $1 -var data tri24.data -var pair mlspin -var coeff '$MODEL site' -var seed $2 -var alpha $3 -var dt 0.2 -var steps 2500 -var every 25"
+  }
+  teach_configs() {  # teach_configs NAME LATTICE_DATA N [make_configs options]
+    local name=$1 data=$2 n=$3; shift 3
+    echo "$name $PY $COMMON/make_configs.py configs --n $n --out $name $* && $LMP -in $COMMON/in.sd_tb_configs -log none -screen none -var name $name -var data $data -var cfg $name -var n $n -var pair mlspin -var coeff '$MODEL site'"
+  }
+  {
+    # ED selection sets of release 5 (recipes above)
+    quench12 valid 9 1500
+    configs valid_c18 tri18.data 100 --lattice triangular --L 18 --seed 103
+    traj test_q24_s31 tri24.data 31 0.5 0.1 120 10
+    traj test_q18_s23 tri18.data 23 0.5 0.1 200 20
+    traj test_d18_s44 dom18_s44.data 0 0.5 0.1 150 10
+    quench12 test 10
+    # the second blind set
+    for s in 441 442 443 444 445 446 447 448; do quench12 blind2 $s; done
+    for s in 451 452 453 454 455 456; do configs blind2_c18_s$s tri18.data 10 --lattice triangular --L 18 --seed $s; done
+    # configurations labelled by the teacher
+    for s in 501 502 503 504 505 506; do teach_traj teach_q24_s$s $s $([ $((s % 2)) = 1 ] && echo 1.0 || echo 0.5); done
+    teach_configs teach_c12 tri12.data 3000 --lattice triangular --L 12 --seed 511
+    teach_configs teach_c18 tri18.data 800 --lattice triangular --L 18 --seed 512
+  } > jobs_distill.txt
+  run_list jobs_distill.txt
+  { perturb teach_p24 tri24.data "$(echo teach_q24_s50?.dump)" 600 513 | sed "s|-var ham '$HAM'|-var pair mlspin -var coeff '$MODEL site'|"; } > jobs_distill2.txt
+  run_list jobs_distill2.txt
+  [ "$what" = distill-data ] && exit 0
+  D=$DATA
+  $PY "$ROOT/tools/mlspin-train" train --threads "$THREADS" --quiet --out "$HERE/fit_distill" \
+    $D/teach_q24_s50{1,2,3,4,5,6} $D/teach_c12 $D/teach_c18 $D/teach_p24 \
+    --teacher "$MODEL" --init "$MODEL" --init-member 3 \
+    --valid $D/valid_q12_s9 $D/valid_c18 --test $D/test_q24_s31 $D/test_q18_s23 $D/test_q12_s10 $D/test_d18_s44 \
+    --epochs "${EPOCHS:-6}" --schedule cosine --lr 3e-4 --lr-min 1e-5 --weight-decay 1e-5 --seed 1 --float32
 fi

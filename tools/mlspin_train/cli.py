@@ -97,6 +97,29 @@ def _type_map(sets: Sequence[Dataset], species: Optional[Sequence[str]]):
     return list(species), {t: t - 1 for t in range(1, len(species) + 1)}
 
 
+def _teacher(args):
+    """(model, metadata) of --teacher, or (None, {})."""
+    if not args.teacher:
+        if args.init_member is not None and not args.init:
+            raise DataError("--init-member needs --init MODEL")
+        return None, {}
+    if not args.valid:
+        raise DataError("--teacher needs --valid: validation data labelled by the reference (the training "
+                        "sets are labelled by the teacher, so a part of them cannot validate against the reference)")
+    from .distill import load_file_model
+
+    try:
+        return load_file_model(args.teacher)
+    except (ValueError, RuntimeError) as e:
+        raise DataError(f"--teacher: {e}") from None
+
+
+def _file_info(path: str, meta: Dict) -> Dict:
+    from .convert import sha256_of
+
+    return {"file": os.path.basename(path), "sha256": sha256_of(path), "description": meta.get("description", "")}
+
+
 def _hidden(text: str) -> List[int]:
     try:
         sizes = [int(v) for v in text.split(",") if v.strip()]
@@ -196,14 +219,27 @@ def cmd_train(args) -> int:
     set_threads(args.threads)
     os.makedirs(args.out, exist_ok=True)
     columns = _column_map(args.column)
-    train_sets = _load_sets(args.data, columns)
+    teacher, teacher_meta = _teacher(args)
+    train_sets = _load_sets(args.data, columns, require_energy=teacher is None)
     valid_sets = _load_sets(args.valid or [], columns)
     test_sets = _load_sets(args.test or [], columns)
     all_sets = train_sets + valid_sets + test_sets
     units = _common(all_sets, "units", args.units)
     if units is None:
         raise DataError("the .energy files name no unit style ('# units lj'); pass --units")
-    reference = _common(all_sets, "reference") if not args.allow_mixed_reference else train_sets[0].reference
+    if teacher is not None:
+        # the training labels are the teacher's: its reference is the model's, and the
+        # labelled sets (validation, test) must share it
+        reference = teacher_meta.get("reference", {})
+        if not args.allow_mixed_reference:
+            _common(valid_sets + test_sets, "reference")
+            if json.dumps(valid_sets[0].reference, sort_keys=True) != json.dumps(reference, sort_keys=True):
+                raise DataError(f"--teacher {args.teacher} was trained for {reference.get('text', reference)}, "
+                                f"the validation data are of {valid_sets[0].reference.get('text', valid_sets[0].reference)}")
+        if units != teacher_meta.get("units"):
+            raise DataError(f"--teacher {args.teacher} has units {teacher_meta.get('units')}, the data {units}")
+    else:
+        reference = _common(all_sets, "reference") if not args.allow_mixed_reference else train_sets[0].reference
     species, type_map = _type_map(all_sets, args.species)
     args.n_species = len(species)
     settings = TrainSettings(
@@ -229,9 +265,18 @@ def cmd_train(args) -> int:
         quiet=args.quiet,
         device=args.device,
         set_weights=set_weights(train_sets, args.set_weight),
+        teacher=teacher,
+        teacher_info=_file_info(args.teacher, teacher_meta) if teacher is not None else {},
     )
     if args.resume:
         job.resume(args.resume)
+    elif args.init:
+        from .distill import initial_model
+
+        init, init_meta = initial_model(args.init, args.init_member)
+        if list(init_meta["species"]) != species:
+            raise DataError(f"--init {args.init} has species {init_meta['species']}, the data {species} (pass --species)")
+        job.start(init.config, init=init)
     else:
         torch.manual_seed(args.seed)
         config = {
@@ -499,6 +544,9 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--w-force", type=float, default=0.0, help="weight of the force loss (data with fx fy fz)")
     o.add_argument("--seed", type=int, default=0)
     o.add_argument("--resume", help="continue from a checkpoint (checkpoint_last.pt) with the same data arguments")
+    o.add_argument("--init", metavar="MODEL", help="start from the network, descriptor and feature statistics of a model file written by mlspin-train (descriptor and network options are ignored)")
+    o.add_argument("--init-member", type=int, metavar="K", help="with --init: member K (1-based) of a committee file")
+    o.add_argument("--teacher", metavar="MODEL", help="distillation: the training snapshots' energies and fields are this model file's (e.g. a committee), so they need no reference labels; --valid and --test keep theirs")
     e = t.add_argument_group("export")
     e.add_argument("--description", default="", help="text for the model metadata")
     e.add_argument("--float32", action="store_true", help="also export model_float32.pt")

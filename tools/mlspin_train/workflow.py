@@ -108,6 +108,8 @@ class TrainJob:
     quiet: bool = False
     device: str = "cpu"
     set_weights: Dict[str, float] = field(default_factory=dict)  # loss weight per training set name
+    teacher: Optional[MLSpinModel] = None  # labels of the training snapshots (distill.py)
+    teacher_info: Dict = field(default_factory=dict)  # its file, sha256 and description
     model: Optional[MLSpinModel] = None
     trainer: Optional[Trainer] = None
     split: Dict = field(default_factory=dict)
@@ -135,6 +137,12 @@ class TrainJob:
         test = prepare([f for ds in self.test_sets for f in ds.frames], self.type_map, cutoff, cache=cache)
         return train, val, test
 
+    def _relabel(self) -> None:
+        if self.teacher is not None:
+            from .distill import relabel
+
+            relabel(self.teacher.to(self.device), self.items[0], self.hbar)
+
     def _extra(self) -> Dict:
         return {
             "units": self.units,
@@ -155,19 +163,25 @@ class TrainJob:
             "validation": [ds.summary(out, portable) for ds in self.valid_sets],
             "test": [ds.summary(out, portable) for ds in self.test_sets],
             "split": self.split,
+            **({"training_labels_from": self.teacher_info} if self.teacher is not None else {}),
             "species_of_lammps_types": {str(t): self.species[s] for t, s in self.type_map.items() if s < len(self.species)},
         }
 
-    def start(self, config: Dict) -> None:
-        self.model = MLSpinModel(config).to(self.device)
-        self.items = self._items(config)
-        fit_statistics(self.model, self.items[0], self.hbar)
+    def start(self, config: Dict, init: Optional[MLSpinModel] = None) -> None:
+        """A new fit of a model of ``config``, or from the model ``init`` (its feature
+        statistics kept)."""
+        self.model = (init if init is not None else MLSpinModel(config)).to(self.device)
+        self.items = self._items(self.model.config)
+        self._relabel()
+        if init is None:
+            fit_statistics(self.model, self.items[0], self.hbar)
         self.trainer = Trainer(self.model, self.items[0], self.items[1], self.hbar, self.settings, self.out_dir, self._extra(), self.quiet)
 
     def resume(self, checkpoint: str) -> None:
         ckpt = torch.load(checkpoint, map_location="cpu", weights_only=False)
         self.model = MLSpinModel(ckpt["config"]).to(self.device)
         self.items = self._items(ckpt["config"])
+        self._relabel()
         self.trainer = Trainer(self.model, self.items[0], self.items[1], self.hbar, self.settings, self.out_dir, self._extra(), self.quiet)
         self.trainer.restore(ckpt)
 
