@@ -114,6 +114,19 @@ def _teacher(args):
         raise DataError(f"--teacher: {e}") from None
 
 
+def _descriptor_of(path: str) -> Dict:
+    """The descriptor configuration of a model file (its tables are built anew)."""
+    from .export import load_model
+
+    try:
+        _, meta = load_model(path)
+    except ValueError as e:
+        raise DataError(f"--descriptor-of: {e}") from None
+    if "descriptor" not in meta:
+        raise DataError(f"--descriptor-of {path}: the file was not written by mlspin-train (no 'descriptor' in its metadata)")
+    return {k: v for k, v in meta["descriptor"].items() if k != "n_features"}
+
+
 def _file_info(path: str, meta: Dict) -> Dict:
     from .convert import sha256_of
 
@@ -280,7 +293,7 @@ def cmd_train(args) -> int:
     else:
         torch.manual_seed(args.seed)
         config = {
-            "descriptor": descriptor_config(args, train_sets[0].frames[0]),
+            "descriptor": _descriptor_of(args.descriptor_of) if args.descriptor_of else descriptor_config(args, train_sets[0].frames[0]),
             "species": species,
             "hidden": args.hidden,
             "activation": args.activation,
@@ -546,6 +559,7 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--resume", help="continue from a checkpoint (checkpoint_last.pt) with the same data arguments")
     o.add_argument("--init", metavar="MODEL", help="start from the network, descriptor and feature statistics of a model file written by mlspin-train (descriptor and network options are ignored)")
     o.add_argument("--init-member", type=int, metavar="K", help="with --init: member K (1-based) of a committee file")
+    o.add_argument("--descriptor-of", metavar="MODEL", help="the descriptor configuration of a model file (e.g. the teacher's) instead of the descriptor options")
     o.add_argument("--teacher", metavar="MODEL", help="distillation: the training snapshots' energies and fields are this model file's (e.g. a committee), so they need no reference labels; --valid and --test keep theirs")
     e = t.add_argument_group("export")
     e.add_argument("--description", default="", help="text for the model metadata")

@@ -169,6 +169,15 @@ class GraphCache:
         return g
 
 
+def _shared(g: Graph, name: str, dtype) -> torch.Tensor:
+    """One tensor per graph and dtype for all snapshots of the graph."""
+    tensors = g.__dict__.setdefault("_tensors", {})
+    key = (name, dtype)
+    if key not in tensors:
+        tensors[key] = torch.tensor(getattr(g, name), dtype=dtype)
+    return tensors[key]
+
+
 def prepare(frames: List, type_map: Dict[int, int], cutoff: float, dtype=torch.float64, cache: Optional[GraphCache] = None):
     """Tensors of each frame for `collate`: spins (direction times magnitude),
     species indices, edges and the reference fm, energy and forces."""
@@ -183,8 +192,10 @@ def prepare(frames: List, type_map: Dict[int, int], cutoff: float, dtype=torch.f
         item = dict(
             spin=torch.tensor(fr.spins, dtype=dtype),
             types=torch.tensor(types),
-            edge_index=torch.tensor(g.edge_index),
-            edge_vec=torch.tensor(g.edge_vec, dtype=dtype),
+            # shared by the snapshots of one lattice (read only): a large data set of one
+            # lattice holds its edges once
+            edge_index=_shared(g, "edge_index", None),
+            edge_vec=_shared(g, "edge_vec", dtype),
             fm=torch.tensor(fr.fm, dtype=dtype) if fr.fm is not None else None,
             energy=torch.tensor([fr.energy], dtype=dtype) if fr.energy is not None else None,
             force=torch.tensor(fr.forces, dtype=dtype) if fr.forces is not None else None,

@@ -95,3 +95,13 @@ def test_teacher_needs_labelled_validation_data(tmp_path, toy_square, teacher, c
     assert "--teacher needs --valid" in capsys.readouterr().err
     assert main(["train", toy_square, "--out", str(tmp_path / "y"), "--init-member", "2"] + FAST) != 0
     assert "--init-member needs --init" in capsys.readouterr().err
+
+
+def test_descriptor_of_takes_the_files_descriptor(tmp_path, toy_square, teacher):
+    """A new network on the teacher's descriptor: radius 3 here against FAST's radius 2."""
+    _, meta = load_model(teacher)
+    out = tmp_path / "same"
+    assert main(["train", toy_square, "--out", str(out), "--descriptor-of", teacher, "--epochs", "1",
+                 "--val-fraction", "0.2"] + FAST + ["--radius", "3"]) == 0
+    _, got = load_model(str(out / "model.pt"))
+    assert got["descriptor"] == meta["descriptor"] and got["descriptor"]["radius"] == 2.0
