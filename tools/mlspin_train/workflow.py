@@ -20,7 +20,7 @@ from .dataset import Dataset
 from .evaluation import headline
 from .export import make_metadata, save_model
 from .graph import GraphCache, prepare
-from .model import MLSpinModel
+from .model import MLSpinModel, build_model
 from .physics import hbar_for
 from .plots import loss_figure, parity_figure
 from .training import Trainer, TrainSettings, fit_statistics
@@ -123,16 +123,17 @@ class TrainJob:
             self.split = {"validation": how}
 
     def _items(self, config: Dict):
-        cutoff = MLSpinModel(config).cutoff if self.model is None else self.model.cutoff
+        cutoff = build_model(config).cutoff if self.model is None else self.model.cutoff
+        mu_input = bool(config.get("mu_input", False))
         cache = GraphCache(cutoff)
-        train = prepare([f for ds in self.train_sets for f in ds.frames], self.type_map, cutoff, cache=cache)
+        train = prepare([f for ds in self.train_sets for f in ds.frames], self.type_map, cutoff, cache=cache, mu_input=mu_input)
         weights = [self.set_weights.get(ds.name, 1.0) for ds in self.train_sets for _ in ds.frames]
         for item, w in zip(train, weights):
             if w != 1.0:
                 item["weight"] = w
-        val = prepare([f for ds in self.valid_sets for f in ds.frames], self.type_map, cutoff, cache=cache)
+        val = prepare([f for ds in self.valid_sets for f in ds.frames], self.type_map, cutoff, cache=cache, mu_input=mu_input)
         self.split.update(train_snapshots=len(train), validation_snapshots=len(val))
-        test = prepare([f for ds in self.test_sets for f in ds.frames], self.type_map, cutoff, cache=cache)
+        test = prepare([f for ds in self.test_sets for f in ds.frames], self.type_map, cutoff, cache=cache, mu_input=mu_input)
         return train, val, test
 
     def _extra(self) -> Dict:
@@ -159,14 +160,14 @@ class TrainJob:
         }
 
     def start(self, config: Dict) -> None:
-        self.model = MLSpinModel(config).to(self.device)
+        self.model = build_model(config).to(self.device)
         self.items = self._items(config)
         fit_statistics(self.model, self.items[0], self.hbar)
         self.trainer = Trainer(self.model, self.items[0], self.items[1], self.hbar, self.settings, self.out_dir, self._extra(), self.quiet)
 
     def resume(self, checkpoint: str) -> None:
         ckpt = torch.load(checkpoint, map_location="cpu", weights_only=False)
-        self.model = MLSpinModel(ckpt["config"]).to(self.device)
+        self.model = build_model(ckpt["config"]).to(self.device)
         self.items = self._items(ckpt["config"])
         self.trainer = Trainer(self.model, self.items[0], self.items[1], self.hbar, self.settings, self.out_dir, self._extra(), self.quiet)
         self.trainer.restore(ckpt)
