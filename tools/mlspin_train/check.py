@@ -220,6 +220,8 @@ def check_model(
         results.append(CheckResult("metadata provenance", WARN, "; ".join(missing) + " (optional for pair_style mlspin)"))
     mu = test_mu(meta)
     results.append(_check_signature(module, mu is not None))
+    if results[-1].status == FAIL:
+        return results
     dtype = torch.float64 if meta["dtype"] == "float64" else torch.float32
     tol = tol if tol is not None else default_tolerance(meta["dtype"])
     try:

@@ -151,29 +151,43 @@ class MLSpinModel(nn.Module):
         if n_local > 0 and bool(((t < 0) | (t >= self.n_species)).any()):
             raise RuntimeError("mlspin model: a type index is outside 0.." + str(self.n_species - 1))
 
+    # The mu helpers test hasattr(self, "mu_mean"), which TorchScript decides when it
+    # compiles: a model without the mu input has none of the mu buffers, and its
+    # TorchScript never compiles the branches that use them.
+
     def _mu_shift(self, mu: Optional[Tensor], n_local: int, dtype: torch.dtype) -> Optional[Tensor]:
         """mu - mu0 of every local atom ([n_local]), None without the mu input."""
         if mu is None:
             return None
-        d = mu.to(dtype) - self.mu_mean
-        if d.dim() == 0:
-            return d.expand(n_local)
-        if d.shape[0] != n_local:
-            raise RuntimeError("mlspin model: mu must be a scalar or hold one value per local atom")
-        return d
+        if hasattr(self, "mu_mean"):
+            d = mu.to(dtype) - self.mu_mean
+            if d.dim() == 0:
+                return d.expand(n_local)
+            if d.shape[0] != n_local:
+                raise RuntimeError("mlspin model: mu must be a scalar or hold one value per local atom")
+            return d
+        raise RuntimeError("mlspin model: this model has no mu input")
+
+    def _mu_feature(self, dmu: Tensor) -> Tensor:
+        """The standardised mu input (mu - mu0) / mu_scale."""
+        if hasattr(self, "mu_scale"):
+            return dmu / self.mu_scale
+        raise RuntimeError("mlspin model: this model has no mu input")
 
     def _baseline(self, e: Tensor, s: int, dmu: Optional[Tensor]) -> Tensor:
         """e + the mu baseline of species s: -nbar_s dmu - chi_s dmu^2 / 2."""
         if dmu is None:
             return e
-        return e - self.density_shift[s] * dmu - 0.5 * self.compressibility[s] * dmu * dmu
+        if hasattr(self, "density_shift"):
+            return e - self.density_shift[s] * dmu - 0.5 * self.compressibility[s] * dmu * dmu
+        raise RuntimeError("mlspin model: this model has no mu input")
 
     def _energy_rows(self, spin: Tensor, types: Tensor, edge_index: Tensor, edge_vec: Tensor, n_local: int, mu: Optional[Tensor]) -> Tensor:
         x = self.features(spin, types, edge_index, edge_vec, n_local)
         self._check_types(types, n_local)
         dmu = self._mu_shift(mu, n_local, x.dtype)
         if dmu is not None:
-            x = torch.cat([x, (dmu / self.mu_scale).unsqueeze(1)], 1)
+            x = torch.cat([x, self._mu_feature(dmu).unsqueeze(1)], 1)
         t = types[:n_local]
         energy = torch.zeros(n_local, dtype=x.dtype, device=x.device)
         for s, net in enumerate(self.nets):
@@ -207,7 +221,7 @@ class MLSpinModel(nn.Module):
         length2 = (s_loc * s_loc).sum(1)
         dmu = self._mu_shift(mu, n_local, dtype)
         energy = torch.zeros(n_local, dtype=dtype, device=x.device)
-        mu_in = None if dmu is None else dmu / self.mu_scale
+        mu_in = None if dmu is None else self._mu_feature(dmu)
         for net in self.nets:
             first: Optional[Tensor] = order
             last: Optional[Tensor] = mu_in
