@@ -254,3 +254,33 @@ def test_mu_models_need_the_same_hamiltonian(tmp_path, toy_mu_sets):
     other = str(tmp_path / "other")
     toy_sd.generate(other, "square", 4, toy_sd.SDModel(J=5.0, mu=-2.0, kT=0.2), n_random=2, seed=1)
     assert main(["train", toy_mu_sets[0], other, "--out", str(tmp_path / "o"), "--mu-input", "--epochs", "1"] + FAST) == 2
+
+
+class TwoLevels(torch.nn.Module):
+    """A foreign contract 2 model with known densities: omega_i = -kT sum_s
+    log(1 + exp((mu + s J |S_i|)/kT)) - (K0 + K1 mu)/2 sum_j S_i.S_j, so that
+    n_i = sum_s 1/(1 + exp(-(mu + s J |S_i|)/kT)) + K1/2 sum_j S_i.S_j."""
+
+    def forward(self, spin: torch.Tensor, types: torch.Tensor, edge_index: torch.Tensor, edge_vec: torch.Tensor,
+                n_local: int, mu: torch.Tensor) -> torch.Tensor:
+        level = 1.5 * torch.sqrt((spin[:n_local] * spin[:n_local]).sum(1))
+        omega = -0.4 * (torch.nn.functional.softplus((mu + level) / 0.4) + torch.nn.functional.softplus((mu - level) / 0.4))
+        i, j = edge_index[0], edge_index[1]
+        bonds = torch.zeros(n_local, dtype=spin.dtype).index_add(0, i, (spin[i] * spin[j]).sum(1))
+        return omega - 0.5 * (0.3 + 0.2 * mu) * bonds
+
+
+def test_densities_of_a_foreign_contract_2_model_match_its_formula(tmp_path):
+    batch = snapshot_batch("continuous", mu=-0.7)
+    out = predict(TwoLevels(), batch, 1.0)
+    level = 1.5 * torch.linalg.norm(batch.spin, dim=1)
+    i, j = batch.edge_index
+    bonds = torch.zeros(batch.n_atoms, dtype=torch.float64).index_add(0, i, (batch.spin[i] * batch.spin[j]).sum(1))
+    expected = torch.sigmoid((-0.7 + level) / 0.4) + torch.sigmoid((-0.7 - level) / 0.4) + 0.1 * bonds
+    torch.testing.assert_close(out.density, expected, rtol=1e-13, atol=1e-13)
+    meta = {"contract": 2, "inputs": ["mu"], "mu_range": [-2.0, 2.0], "cutoff": 1.2, "species": ["A"], "units": "lj", "dtype": "float64"}
+    path = str(tmp_path / "two.pt")
+    torch.jit.save(torch.jit.script(TwoLevels()), path, _extra_files={"mlspin.json": json.dumps(meta)})
+    results = check_model(path, lmp=None)
+    assert all(r.status != FAIL for r in results), [r.line() for r in results]
+    assert any(r.name.startswith("electron numbers") and r.status == OK for r in results)
