@@ -182,7 +182,7 @@ class MLSpinModel(nn.Module):
             return e - self.density_shift[s] * dmu - 0.5 * self.compressibility[s] * dmu * dmu
         raise RuntimeError("mlspin model: this model has no mu input")
 
-    def _energy_rows(self, spin: Tensor, types: Tensor, edge_index: Tensor, edge_vec: Tensor, n_local: int, mu: Optional[Tensor]) -> Tensor:
+    def _energy_rows(self, spin: Tensor, types: Tensor, edge_index: Tensor, edge_vec: Tensor, n_local: int, mu: Optional[Tensor] = None) -> Tensor:
         x = self.features(spin, types, edge_index, edge_vec, n_local)
         self._check_types(types, n_local)
         dmu = self._mu_shift(mu, n_local, x.dtype)
@@ -208,7 +208,7 @@ class MLSpinModel(nn.Module):
                     energy = energy.index_put((sel,), e)
         return energy
 
-    def _energy_columns(self, spin: Tensor, types: Tensor, edge_index: Tensor, edge_vec: Tensor, n_local: int, mu: Optional[Tensor]) -> Tensor:
+    def _energy_columns(self, spin: Tensor, types: Tensor, edge_index: Tensor, edge_vec: Tensor, n_local: int, mu: Optional[Tensor] = None) -> Tensor:
         """One species, features x atoms in the descriptor's order (column_order[k]:
         the feature in row k); the same numbers as _energy_rows. The mu input (the
         last column of the first weight matrix) enters the first layer as a bias per atom."""
