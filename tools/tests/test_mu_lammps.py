@@ -16,6 +16,7 @@ import subprocess
 import numpy as np
 import pytest
 
+from mlspin_train import toy_sd
 from mlspin_train.check import FAIL, OK, check_model
 from mlspin_train.cli import main
 from mlspin_train.dataset import read_dataset
@@ -120,6 +121,13 @@ def test_sd_tb_data_carry_mu_and_densities(sd_tb_sets):
         assert f.density.sum() == pytest.approx(2 * 0.42 * L * L, rel=1e-9)
         assert f.grand_potential() == pytest.approx(f.energy - f.mu * 2 * 0.42 * L * L, rel=1e-14)
     assert len({f.mu for f in can.frames}) > 1  # solved at every snapshot
+    # an independent ED (numpy, tools' toy_sd) at the written mu: the same electron
+    # number, densities and grand potential
+    for f in can.frames[::5]:
+        system = toy_sd.SDSystem(toy_sd.SDModel(hop=(1.0,), J=4.0, mu=f.mu, kT=0.2), f.positions, f.box)
+        omega, _, density, _ = system.solve(f.spins)
+        np.testing.assert_allclose(density, f.density, rtol=0, atol=1e-8)
+        assert omega == pytest.approx(f.grand_potential(), rel=1e-10)
     gc = read_dataset(names[1])
     assert {f.mu for f in gc.frames} == {-2.6}
     assert gc.frames[0].density.sum() != pytest.approx(2 * 0.42 * L * L, rel=1e-3)
