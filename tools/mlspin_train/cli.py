@@ -458,6 +458,9 @@ def cmd_data_info(args) -> int:
         if energies:
             info["energy_per_atom_min_max"] = [min(energies), max(energies)]
         info["extra_columns"] = sorted(ds.frames[0].extra)
+        mus = [f.mu for f in ds.frames if f.mu is not None]
+        if mus:  # the reference's mu, or the mu column of canonical data
+            info["mu_min_max"] = [min(mus), max(mus)]
         try:
             info["lattice"] = detect_lattice(ds.frames[0])
         except (DataError, ValueError) as e:

@@ -191,7 +191,22 @@ class TrainJob:
         self._write_outputs(results, metrics, history)
         lines = [f"{name}: {headline(m)}" for name, m in metrics.items() if name != "training"]
         lines.append(f"validation data: {self.split['validation']}")
+        lines += self._mu_range_notes()
         return "\n".join(lines + [f"model: {os.path.join(self.out_dir, 'model.pt')}"])
+
+    def _mu_range_notes(self) -> List[str]:
+        """Models with the mu input: validation or test snapshots whose mu lies outside
+        mu_range (the training data's), where the model extrapolates."""
+        if not self.model.takes_mu:
+            return []
+        lo, hi = (float(v) for v in self.model.mu_range)
+        notes = [f"mu_range (training data): [{lo:.6g}, {hi:.6g}]"]
+        for role, sets in (("validation", self.valid_sets), ("test", self.test_sets)):
+            outside = [f for ds in sets for f in ds.frames if f.mu is not None and not lo <= f.mu <= hi]
+            if outside:
+                n = sum(len(ds.frames) for ds in sets)
+                notes.append(f"note: {len(outside)} of {n} {role} snapshots have mu outside mu_range (extrapolation)")
+        return notes
 
     def _write_outputs(self, results: Dict, metrics: Dict, history: List[Dict]) -> None:
         out = self.out_dir

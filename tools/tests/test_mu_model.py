@@ -243,6 +243,10 @@ def test_training_a_mu_model(tmp_path, toy_mu_sets):
     f32 = str(tmp_path / "f32.pt")
     assert main(["export", os.path.join(out, "checkpoint_best.pt"), f32, "--float32"]) == 0
     assert load_model(f32)[1]["mu_range"] == [-3.2, -2.0]
+    card = str(tmp_path / "card.md")
+    assert main(["card", os.path.join(out, "model.pt"), "--timing-size", "6", "--threads", "1", "--out", card]) == 0
+    text = open(card).read()
+    assert "mu_range [-3.2, -2.0]" in text and "| n_i RMSE | n_i R^2 |" in text
 
 
 def test_a_mu_model_needs_data_at_more_than_one_mu(tmp_path, toy_mu_sets):
