@@ -294,7 +294,7 @@ class Trainer:
             terms["energy"] = _weighted_mse(de, w_frame, per_frame) / scales["energy"]
         if self.use_forces:
             terms["force"] = _weighted_mse(out.forces - batch.force, w_atom, per_atom) / scales["force"]
-        if self.use_density:
+        if self.use_density and batch.density is not None:
             terms["density"] = _weighted_mse(out.density - batch.density, w_atom, per_atom) / scales["density"]
         weights = {"transverse": s.w_transverse, "field": s.w_field, "energy": s.w_energy, "force": s.w_force, "density": s.w_density}
         terms["total"] = sum(weights[k] * v for k, v in terms.items())
