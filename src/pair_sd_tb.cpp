@@ -105,6 +105,8 @@ PairSDTB::PairSDTB(LAMMPS *lmp) : Pair(lmp), impl(new Impl)
 {
   single_enable = 0;
   restartinfo = 0;
+  nextra = 2;    // compute pair: [N_e, mu] of the last evaluation
+  pvector = new double[2]{0.0, 0.0};
   one_coeff = 1;
   manybody_flag = 1;
   no_virial_fdotr_compute = 1;
@@ -113,6 +115,7 @@ PairSDTB::PairSDTB(LAMMPS *lmp) : Pair(lmp), impl(new Impl)
 
 PairSDTB::~PairSDTB()
 {
+  delete[] pvector;
   if (allocated) {
     memory->destroy(setflag);
     memory->destroy(cutsq);
@@ -518,6 +521,10 @@ void PairSDTB::scatter_results()
     if (eflag_atom) eatom[i] += r.site_energy[k];
   }
   if (eflag_global && comm->me == 0) eng_vdwl += r.energy;
+  // compute pair sums pvector over ranks: rank 0 holds the values, the others zero
+  const double electrons = std::accumulate(r.density.begin(), r.density.end(), 0.0);
+  pvector[0] = comm->me == 0 ? electrons : 0.0;
+  pvector[1] = comm->me == 0 ? r.mu : 0.0;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -543,6 +550,15 @@ bool PairSDTB::electrons_of(tagint tag, double *out) const
   out[2] = impl->result.spin[k].y;
   out[3] = impl->result.spin[k].z;
   return true;
+}
+
+/* extract("mu"): the chemical potential of the last evaluation (the one found with filling) */
+
+void *PairSDTB::extract(const char *name, int &dim)
+{
+  dim = 0;
+  if (strcmp(name, "mu") == 0) return &impl->result.mu;
+  return nullptr;
 }
 
 bigint PairSDTB::last_evaluation_step() const

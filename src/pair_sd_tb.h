@@ -28,6 +28,7 @@ class PairSDTB : public Pair {
   void init_style() override;
   double init_one(int, int) override;
   double memory_usage() override;
+  void *extract(const char *, int &) override;
 
   // Electron density n and spin m = <c+ sigma c> (4 values) at the atom with this ID,
   // from the last evaluation; false if the atom is unknown.

@@ -2,7 +2,8 @@
 
 Reads data written by LAMMPS runs with the exact s-d reference (pair_style
 sd/tb), fits a symmetry-aware machine-learned energy model of the spins and
-exports the TorchScript file that pair_style mlspin loads (model contract 1).
+exports the TorchScript file that pair_style mlspin loads (model contract 1, or
+2 for models with the chemical potential as an input).
 """
 
 import os
@@ -15,3 +16,5 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 __version__ = "0.1.0"
 CONTRACT_VERSION = 1
+CONTRACT_MU_VERSION = 2  # models with the chemical potential input
+CONTRACT_VERSIONS = (CONTRACT_VERSION, CONTRACT_MU_VERSION)

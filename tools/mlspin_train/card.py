@@ -11,7 +11,7 @@ from typing import Dict, List
 import numpy as np
 import torch
 
-from .check import synthetic_frame
+from .check import synthetic_frame, test_mu
 from .dataset import planar_box
 from .export import load_model
 from .graph import Batch, build_graph
@@ -21,7 +21,8 @@ from .lattice import make_lattice
 
 def cost_per_spin(module, meta: Dict, size: int, repeats: int = 3) -> Dict:
     """Seconds per spin of one forward + backward pass (energies and fields) on a
-    size x size patch of the model's lattice (continuous models: the check cell)."""
+    size x size patch of the model's lattice (continuous models: the check cell);
+    contract 2: at the middle of mu_range, the densities n_i included (same backward pass)."""
     desc = meta.get("descriptor") or {}
     if desc.get("kind") == "lattice":
         positions, box = make_lattice(desc["lattice"], size, size, float(desc["a"]))
@@ -36,6 +37,9 @@ def cost_per_spin(module, meta: Dict, size: int, repeats: int = 3) -> Dict:
     spins /= np.linalg.norm(spins, axis=1, keepdims=True)
     batch = Batch(torch.tensor(spins, dtype=dtype), torch.zeros(n, dtype=torch.int64), torch.tensor(g.edge_index),
                   torch.tensor(g.edge_vec, dtype=dtype), torch.zeros(n, dtype=torch.int64), 1)
+    mu = test_mu(meta)
+    if mu is not None:
+        batch.mu = torch.full((n,), mu, dtype=dtype)
     hbar = hbar_for(meta["units"])
     times = []
     for _ in range(repeats):
@@ -60,6 +64,19 @@ def _metric_rows(metrics: Dict) -> List[str]:
             f"{e.get('rmse', float('nan')):.3g} | {e.get('r2', float('nan')):.4f} |"
         )
     return rows
+
+
+def _density_rows(metrics: Dict) -> List[str]:
+    """Models with the mu input: local electron numbers n_i and N_e per site."""
+    rows = []
+    for name in ("test", "validation", "train"):
+        m = metrics.get(name) or {}
+        if "density" in m:
+            d, e = m["density"], m.get("electrons_per_atom", {})
+            rows.append(f"| {name} | {d['rmse']:.4g} | {d['r2']:.5f} | {e.get('rmse', float('nan')):.3g} |")
+    if not rows:
+        return []
+    return ["", "| snapshots | n_i RMSE | n_i R^2 | N_e/N RMSE |", "|---|---|---|---|"] + rows
 
 
 def _data_rows(dataset: Dict) -> List[str]:
@@ -91,8 +108,12 @@ def model_card(path: str, timing_size: int = 64) -> str:
         "## Data",
         "",
     ]
+    if meta.get("contract") == 2:
+        ens = ref.get("ensembles", {}) if isinstance(ref, dict) else {}
+        lines.insert(lines.index("## Data") - 1, f"- chemical potential input (contract 2): mu_range {meta['mu_range']}"
+                     + (f"; data sets at {', '.join(f'{k}: {v}' for k, v in ens.items())}" if ens else ""))
     lines += _data_rows(meta.get("dataset", {})) or ["- (no data set provenance in the file)"]
-    lines += ["", "## Metrics", ""] + _metric_rows(meta.get("metrics", {}))
+    lines += ["", "## Metrics", ""] + _metric_rows(meta.get("metrics", {})) + _density_rows(meta.get("metrics", {}))
     cost = cost_per_spin(module, meta, timing_size)
     lines += [
         "",

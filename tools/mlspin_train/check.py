@@ -9,6 +9,11 @@ atoms between two "ranks" with explicit ghost atoms (as LAMMPS passes them).
 
 LAMMPS check: pair_style mlspin run on the same snapshot gives the same total
 energy, per-atom energies, fm and forces, on each requested number of ranks.
+
+Contract 2 (the mu input): everything at mu = the middle of ``mu_range``
+(``pair_style mlspin mu m`` in LAMMPS), plus the electron numbers: the automatic
+n_i = -d omega_i/d mu against finite differences in mu, and against compute
+mlspin/electrons in LAMMPS.
 """
 
 from __future__ import annotations
@@ -105,7 +110,7 @@ def frame_from_data(path: str, index: int) -> Tuple[Frame, int]:
 # evaluation helpers
 
 
-def _batch(frame: Frame, box: Box, cutoff: float, dtype: torch.dtype) -> Tuple[Batch, object]:
+def _batch(frame: Frame, box: Box, cutoff: float, dtype: torch.dtype, mu: Optional[float] = None) -> Tuple[Batch, object]:
     g = build_graph(frame.positions, box, cutoff)
     spin = torch.tensor(frame.spins, dtype=dtype)
     batch = Batch(
@@ -115,8 +120,17 @@ def _batch(frame: Frame, box: Box, cutoff: float, dtype: torch.dtype) -> Tuple[B
         edge_vec=torch.tensor(g.edge_vec, dtype=dtype),
         frame=torch.zeros(frame.n_atoms, dtype=torch.int64),
         n_frames=1,
+        mu=None if mu is None else torch.full((frame.n_atoms,), mu, dtype=dtype),
     )
     return batch, g
+
+
+def test_mu(meta: Dict) -> Optional[float]:
+    """The chemical potential of the checks: the middle of mu_range (contract 2)."""
+    if meta.get("contract") != 2:
+        return None
+    lo, hi = meta["mu_range"]
+    return 0.5 * (float(lo) + float(hi))
 
 
 def _rel_diff(a, b) -> float:
@@ -132,9 +146,10 @@ def _compare(name: str, diffs: Dict[str, float], tol: float) -> CheckResult:
     return CheckResult(name, OK if worst <= tol else FAIL, detail)
 
 
-def split_ranks(module, frame: Frame, box: Box, cutoff: float, dtype, hbar: float):
+def split_ranks(module, frame: Frame, box: Box, cutoff: float, dtype, hbar: float, mu: Optional[float] = None):
     """Evaluate with atoms split between two 'ranks': each sees its own atoms as
-    local and every other neighbor (and every periodic image) as a ghost.
+    local and every other neighbor (and every periodic image) as a ghost; ``mu``
+    (contract 2) is passed as a 0-d tensor, as pair_style mlspin does.
     Returns (site energies [N], fm [N, 3]) summed over the ranks."""
     g = build_graph(frame.positions, box, cutoff)
     n = frame.n_atoms
@@ -154,7 +169,10 @@ def split_ranks(module, frame: Frame, box: Box, cutoff: float, dtype, hbar: floa
         ei = torch.tensor(new_index[edge_index[:, keep]])
         ev = torch.tensor(edge_vec[keep], dtype=dtype)
         s = spins[owner[order]].clone().requires_grad_(True)
-        e = module(s, types[owner[order]], ei, ev, len(local))
+        if mu is None:
+            e = module(s, types[owner[order]], ei, ev, len(local))
+        else:
+            e = module(s, types[owner[order]], ei, ev, len(local), torch.tensor(mu, dtype=dtype))
         (g_s,) = torch.autograd.grad(e.sum(), [s], allow_unused=True)
         g_s = torch.zeros_like(s) if g_s is None else g_s
         site[local] = e.detach().double()
@@ -200,7 +218,10 @@ def check_model(
     missing = metadata_problems(meta)
     if missing:
         results.append(CheckResult("metadata provenance", WARN, "; ".join(missing) + " (optional for pair_style mlspin)"))
-    results.append(_check_signature(module))
+    mu = test_mu(meta)
+    results.append(_check_signature(module, mu is not None))
+    if results[-1].status == FAIL:
+        return results
     dtype = torch.float64 if meta["dtype"] == "float64" else torch.float32
     tol = tol if tol is not None else default_tolerance(meta["dtype"])
     try:
@@ -217,7 +238,7 @@ def check_model(
     results.append(CheckResult("test snapshot", OK, f"{frame.n_atoms} atoms, {origin}, dimension {dimension}"))
 
     try:
-        batch, _ = _batch(frame, box, float(meta["cutoff"]), dtype)
+        batch, _ = _batch(frame, box, float(meta["cutoff"]), dtype, mu)
         ref = predict(module, batch, hbar, forces=True)
     except Exception as e:  # noqa: BLE001 - report any model failure
         results.append(CheckResult("forward", FAIL, str(e).strip().splitlines()[-1]))
@@ -225,13 +246,49 @@ def check_model(
     results.append(_check_output(ref, frame.n_atoms, dtype))
     results.append(_check_rotation(module, batch, ref, hbar, tol))
     results.append(_check_edge_order(module, batch, ref, hbar, tol))
-    site, fm = split_ranks(module, frame, box, float(meta["cutoff"]), dtype, hbar)
+    site, fm = split_ranks(module, frame, box, float(meta["cutoff"]), dtype, hbar, mu)
     results.append(_compare("two ranks with ghost atoms (Python)", {"site energy": _rel_diff(site, ref.site_energy), "fm": _rel_diff(fm, ref.fm)}, tol))
+    if mu is not None:
+        results.append(_check_electrons(module, batch, ref, mu, meta))
     if lmp is None:
         results.append(CheckResult("LAMMPS pair_style mlspin", SKIP, "no LAMMPS executable given"))
         return results
+    if mu is not None and not any(w in ("mu", "filling") for w in pair_style.split()):
+        pair_style = f"{pair_style} mu {mu:.17g}"
     results.extend(check_lammps(path, meta, frame, dimension, ref, lmp, ranks, tol, pair_style, pair_coeff, per_atom_energy))
     return results
+
+
+def electrons_by_differences(module, batch: Batch, mu: float, step: float) -> torch.Tensor:
+    """n_i = -d omega_i/d mu by central differences with a 0-d mu (the input
+    pair_style mlspin passes), Richardson-extrapolated: error O(step^4)."""
+    dtype = batch.spin.dtype
+    n = batch.n_atoms
+
+    def omega(m: float) -> torch.Tensor:
+        with torch.no_grad():
+            return module(batch.spin, batch.types, batch.edge_index, batch.edge_vec, n, torch.tensor(m, dtype=dtype)).double()
+
+    def central(h: float) -> torch.Tensor:
+        return -(omega(mu + h) - omega(mu - h)) / (2.0 * h)
+
+    return (4.0 * central(0.5 * step) - central(step)) / 3.0
+
+
+def _check_electrons(module, batch: Batch, ref, mu: float, meta: Dict) -> CheckResult:
+    """Contract 2: the automatic n_i against finite differences in mu."""
+    lo, hi = meta["mu_range"]
+    step = 1e-2 * (float(hi) - float(lo)) if meta["dtype"] == "float64" else 0.1 * (float(hi) - float(lo))
+    try:
+        fd = electrons_by_differences(module, batch, mu, step)
+    except Exception as e:  # noqa: BLE001 - report any model failure
+        return CheckResult("electron numbers n_i = -d omega_i/d mu", FAIL, str(e).strip().splitlines()[-1])
+    if ref.density is None or not bool(torch.isfinite(ref.density).all()):
+        return CheckResult("electron numbers n_i = -d omega_i/d mu", FAIL, "non-finite or missing n_i")
+    tol = 1e-7 if meta["dtype"] == "float64" else 1e-2
+    result = _compare("electron numbers n_i = -d omega_i/d mu", {"n_i vs finite differences": _rel_diff(ref.density, fd)}, tol)
+    result.detail = f"N_e = {float(ref.density.sum()):.10g} at mu = {mu:.6g}; " + result.detail
+    return result
 
 
 def _meta_summary(meta: Dict) -> str:
@@ -240,19 +297,21 @@ def _meta_summary(meta: Dict) -> str:
     return f"species {meta['species']}, cutoff {meta['cutoff']:.6g}, units {meta['units']}, {meta['dtype']}, reference '{ref_text}'"
 
 
-def _check_signature(module) -> CheckResult:
+def _check_signature(module, takes_mu: bool = False) -> CheckResult:
+    """Contract 1: (Tensor, Tensor, Tensor, Tensor, int) -> Tensor; contract 2 adds mu: Tensor."""
     try:
         schema = module.forward.schema
     except AttributeError:
         return CheckResult("forward signature", FAIL, "module has no scripted forward()")
     args = [(a.name, str(a.type)) for a in schema.arguments][1:]
-    want = ["Tensor", "Tensor", "Tensor", "Tensor", "int"]
+    want = ["Tensor", "Tensor", "Tensor", "Tensor", "int"] + (["Tensor"] if takes_mu else [])
     types = [t for _, t in args]
     ret = [str(r.type) for r in schema.returns]
     ok = types == want and ret == ["Tensor"]
     if ok:
         return CheckResult("forward signature", OK, "(" + ", ".join(f"{t} {n}" for n, t in args) + ") -> Tensor")
-    return CheckResult("forward signature", FAIL, f"expected (Tensor, Tensor, Tensor, Tensor, int) -> Tensor, got {schema}")
+    version = "contract 2" if takes_mu else "contract 1"
+    return CheckResult("forward signature", FAIL, f"{version} expects ({', '.join(want)}) -> Tensor, got {schema}")
 
 
 def _check_output(ref, n: int, dtype) -> CheckResult:
@@ -300,7 +359,8 @@ def check_lammps(path, meta, frame, dimension, ref, lmp, ranks, tol, pair_style,
         name = f"LAMMPS pair_style {pair_style.split()[0]} on {np_} rank{'s' if np_ > 1 else ''}"
         try:
             res = run_pair_style(
-                lmp, path, frame, meta["species"], meta["units"], dimension, float(meta["cutoff"]), np_, pair_style, pair_coeff, per_atom_energy
+                lmp, path, frame, meta["species"], meta["units"], dimension, float(meta["cutoff"]), np_, pair_style, pair_coeff, per_atom_energy,
+                electrons=ref.density is not None and "filling" not in pair_style.split(),
             )
         except (RuntimeError, ValueError, OSError) as e:
             out.append(CheckResult(name, FAIL, str(e)))
@@ -319,5 +379,7 @@ def check_lammps(path, meta, frame, dimension, ref, lmp, ranks, tol, pair_style,
         )
         if res.site_energy is not None:
             diffs["site energy"] = _rel_diff(torch.tensor(res.site_energy), ref.site_energy.double())
+        if res.density is not None:
+            diffs["n_i"] = _rel_diff(torch.tensor(res.density), ref.density.double())
         out.append(_compare(name, diffs, tol))
     return out

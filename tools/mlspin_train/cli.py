@@ -51,6 +51,32 @@ def _common(sets: Sequence[Dataset], what: str, override: Optional[str] = None):
     return getattr(sets[0], what)
 
 
+ENSEMBLE_PARAMETERS = ("mu", "filling")
+
+
+def _mu_reference(sets: Sequence[Dataset]) -> Dict:
+    """The common reference of data sets for a model with the mu input: the same
+    Hamiltonian at different chemical potentials or fillings (sd/tb's mu and filling
+    may differ, nothing else); ``ensembles`` lists each set's mu or filling."""
+    def hamiltonian(ref: Dict) -> Dict:
+        params = {k: v for k, v in ref.get("parameters", {}).items() if k not in ENSEMBLE_PARAMETERS}
+        return {"style": ref.get("style"), "parameters": params}
+
+    refs = [ds.reference if isinstance(ds.reference, dict) else {} for ds in sets]
+    kinds = {json.dumps(hamiltonian(r), sort_keys=True) for r in refs}
+    if len(kinds) > 1:
+        raise DataError(
+            "the data sets disagree on the reference Hamiltonian (other than mu and filling): "
+            + ", ".join(f"{ds.name}: {r.get('text')}" for ds, r in zip(sets, refs))
+        )
+    common = hamiltonian(refs[0])
+    ensembles = {ds.name: {k: v for k, v in r.get("parameters", {}).items() if k in ENSEMBLE_PARAMETERS} for ds, r in zip(sets, refs)}
+    words = [common["style"] or ""]
+    for k, v in common["parameters"].items():
+        words += [k] + ([f"{x:g}" for x in v] if isinstance(v, list) else [f"{v:g}" if isinstance(v, float) else str(v)])
+    return dict(common, text=" ".join(words) + " (at the data's mu and fillings)", ensembles=ensembles)
+
+
 def _column_map(pairs: Sequence[str]) -> Dict[str, str]:
     out = {}
     for p in pairs or []:
@@ -103,6 +129,8 @@ def _teacher(args):
         if args.init_member is not None and not args.init:
             raise DataError("--init-member needs --init MODEL")
         return None, {}
+    if getattr(args, "mu_input", False):
+        raise DataError("--teacher with --mu-input is not supported yet: the labels of a mu-aware teacher would need each snapshot's mu")
     if not args.valid:
         raise DataError("--teacher needs --valid: validation data labelled by the reference (the training "
                         "sets are labelled by the teacher, so a part of them cannot validate against the reference)")
@@ -251,14 +279,19 @@ def cmd_train(args) -> int:
                                 f"the validation data are of {valid_sets[0].reference.get('text', valid_sets[0].reference)}")
         if units != teacher_meta.get("units"):
             raise DataError(f"--teacher {args.teacher} has units {teacher_meta.get('units')}, the data {units}")
+    elif args.allow_mixed_reference:
+        reference = train_sets[0].reference
+    elif args.mu_input:
+        reference = _mu_reference(all_sets)
     else:
-        reference = _common(all_sets, "reference") if not args.allow_mixed_reference else train_sets[0].reference
+        reference = _common(all_sets, "reference")
     species, type_map = _type_map(all_sets, args.species)
     args.n_species = len(species)
     settings = TrainSettings(
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, lr_min=args.lr_min, lr_factor=args.lr_factor,
         lr_patience=args.lr_patience, schedule=args.schedule, patience=args.patience, weight_decay=args.weight_decay,
-        w_transverse=args.w_transverse, w_field=args.w_field, w_energy=args.w_energy, w_force=args.w_force, seed=args.seed,
+        w_transverse=args.w_transverse, w_field=args.w_field, w_energy=args.w_energy, w_force=args.w_force,
+        w_density=args.w_density, seed=args.seed,
     )
     from .workflow import TrainJob
 
@@ -298,6 +331,8 @@ def cmd_train(args) -> int:
             "hidden": args.hidden,
             "activation": args.activation,
         }
+        if args.mu_input:
+            config["mu_input"] = True
         job.start(config)
     summary = job.run()
     print(summary)
@@ -319,7 +354,7 @@ def _evaluate_sets(model, meta: Dict, sets: Sequence[Dataset], species: Optional
     type_map = {t + 1: meta["species"].index(n) for t, n in enumerate(names) if n in meta["species"]}
     dtype = torch.float64 if meta["dtype"] == "float64" else torch.float32
     frames = [f for ds in sets for f in ds.frames]
-    items = prepare(frames, type_map, float(meta["cutoff"]), dtype=dtype)
+    items = prepare(frames, type_map, float(meta["cutoff"]), dtype=dtype, mu_input=meta.get("contract") == 2)
     pred = predict_items(model, items, hbar_for(meta["units"]), batch_size=batch_size, forces=frames[0].forces is not None)
     return pred, metrics(pred)
 
@@ -482,6 +517,9 @@ def cmd_data_info(args) -> int:
         if energies:
             info["energy_per_atom_min_max"] = [min(energies), max(energies)]
         info["extra_columns"] = sorted(ds.frames[0].extra)
+        mus = [f.mu for f in ds.frames if f.mu is not None]
+        if mus:  # the reference's mu, or the mu column of canonical data
+            info["mu_min_max"] = [min(mus), max(mus)]
         try:
             info["lattice"] = detect_lattice(ds.frames[0])
         except (DataError, ValueError) as e:
@@ -541,6 +579,7 @@ def build_parser() -> argparse.ArgumentParser:
     m = t.add_argument_group("network")
     m.add_argument("--hidden", type=_hidden, default=[128, 128, 64], help="hidden layer sizes, e.g. 256,128,64")
     m.add_argument("--activation", choices=["silu", "tanh", "softplus", "gelu"], default="silu")
+    m.add_argument("--mu-input", action="store_true", help="the chemical potential mu as one more (standardised) input: local grand potentials omega_i(S; mu), n_i = -d omega_i/d mu, a contract 2 model for pair_style mlspin mu/filling (data with each snapshot's mu, see doc/training.rst)")
     o = t.add_argument_group("optimisation")
     o.add_argument("--epochs", type=int, default=300)
     o.add_argument("--batch-size", type=int, default=4, help="snapshots per step")
@@ -555,6 +594,7 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--w-field", type=float, default=0.1, help="weight of the full field loss")
     o.add_argument("--w-energy", type=float, default=0.1, help="weight of the energy-per-atom loss")
     o.add_argument("--w-force", type=float, default=0.0, help="weight of the force loss (data with fx fy fz)")
+    o.add_argument("--w-density", type=float, default=1.0, help="--mu-input: weight of the loss on the local electron numbers n_i = -d omega_i/d mu (dump column ne)")
     o.add_argument("--seed", type=int, default=0)
     o.add_argument("--resume", help="continue from a checkpoint (checkpoint_last.pt) with the same data arguments")
     o.add_argument("--init", metavar="MODEL", help="start from the network, descriptor and feature statistics of a model file written by mlspin-train (descriptor and network options are ignored)")

@@ -40,6 +40,8 @@ def check_compatible(members: Sequence[MLSpinModel]) -> None:
     if len(members) < 2:
         raise ValueError("a committee needs at least two members")
     first = members[0]
+    if any(m.takes_mu for m in members):
+        raise ValueError("committees of models with the mu input (contract 2) are not supported yet")
     for k, m in enumerate(members[1:], start=2):
         for key in ("descriptor", "species", "hidden", "activation"):
             if m.config.get(key) != first.config.get(key):

@@ -20,7 +20,7 @@ from typing import Dict, List, Tuple
 import numpy as np
 import torch
 
-from .model import MLSpinModel, count_parameters
+from .model import MLSpinModel, build_model, count_parameters
 
 
 def model_from_file(module: torch.jit.ScriptModule, meta: Dict) -> MLSpinModel:
@@ -34,7 +34,9 @@ def model_from_file(module: torch.jit.ScriptModule, meta: Dict) -> MLSpinModel:
         "hidden": meta["model"]["hidden"],
         "activation": meta["model"]["activation"],
     }
-    model = MLSpinModel(config)
+    if meta.get("contract") == 2:
+        config["mu_input"] = True
+    model = build_model(config)
     keys = set(model.state_dict())
     model.load_state_dict({k: v.double() if v.is_floating_point() else v for k, v in module.state_dict().items() if k in keys})
     return model

@@ -22,7 +22,16 @@ A data set ``<name>`` is two files written by LAMMPS runs with the reference
     the fm column was written with, required in units lj --, optionally
     ``# dimension 2``, and the reference Hamiltonian, e.g.
     ``# sd/tb hop 1.0 J 6.0 filling 0.485 kT 0.01 solver ed``), then one line
-    ``step pe`` per snapshot: the total energy.
+    ``step pe`` per snapshot: the total energy. A title line ``# step pe mu`` adds
+    a third column, the chemical potential of each snapshot (``compute pair
+    sd/tb``; needed for mu-aware models of data at a fixed ``filling``).
+
+Chemical potential and densities (for models with the mu input, contract 2): a
+snapshot's mu is the reference's ``mu`` (grand canonical) or the ``mu`` column
+(canonical, ``filling``); its local electron numbers n_i are the dump column
+``ne`` (``compute sd/tb/electrons``, c_el[1]). sd/tb's ``pe`` is the grand
+potential Omega with ``mu`` and the free energy F = Omega + mu N_e with
+``filling`` (N_e = 2 f N); ``Frame.grand_potential()`` gives Omega in both cases.
 
 mlspin uses hbar = hplanck/(2 pi) in every unit style, 1/(2 pi) in units lj, as
 LAMMPS' SPIN package does; versions before 2026-12 used hbar = 1 in units lj. The
@@ -99,10 +108,29 @@ class Frame:
     energy: Optional[float] = None
     forces: Optional[np.ndarray] = None
     extra: Dict[str, np.ndarray] = field(default_factory=dict)
+    mu: Optional[float] = None  # chemical potential of the reference
+    filling: Optional[float] = None  # canonical reference: electrons per site and spin orientation
 
     @property
     def n_atoms(self) -> int:
         return len(self.ids)
+
+    @property
+    def density(self) -> Optional[np.ndarray]:
+        """Local electron numbers n_i (dump column ``ne``), None if absent."""
+        return self.extra.get("ne")
+
+    def grand_potential(self) -> Optional[float]:
+        """The reference's grand potential Omega at ``mu``: ``energy`` (sd/tb with mu),
+        or F - mu N_e with N_e = 2 f N (sd/tb with filling, whose pe is the free
+        energy F = Omega + mu N_e)."""
+        if self.energy is None:
+            return None
+        if self.filling is None:
+            return self.energy
+        if self.mu is None:
+            raise DataError(f"snapshot {self.step}: canonical data (filling {self.filling}) without its mu: no grand potential")
+        return self.energy - self.mu * 2.0 * self.filling * self.n_atoms
 
     @property
     def spins(self) -> np.ndarray:
@@ -220,11 +248,29 @@ def read_dataset(name: str, require_energy: bool = True, column_map: Optional[Di
         ds.dimension = header.get("dimension")
         ds.reference = header.get("reference", {})
         ds.comments = header.get("comments", [])
+        _attach_mu(frames, ds.reference, header.get("step_values", {}), energy_path)
     elif require_energy:
         raise DataError(f"data set '{name}': energy file {energy_path} not found")
     if ds.dimension is None:
         ds.dimension = guess_dimension(frames[0])
     return ds
+
+
+def _attach_mu(frames: List[Frame], reference: Dict, step_values: Dict[str, Dict[int, float]], energy_path: str) -> None:
+    """Each snapshot's mu (reference ``mu``, or the ``mu`` column) and filling."""
+    params = reference.get("parameters", {}) if isinstance(reference, dict) else {}
+    mu_fixed = params.get("mu")
+    filling = params.get("filling")
+    column = step_values.get("mu")
+    for f in frames:
+        if isinstance(filling, float):
+            f.filling = filling
+        if column is not None:
+            f.mu = column[f.step]
+        elif isinstance(mu_fixed, float):
+            f.mu = mu_fixed
+        if isinstance(mu_fixed, float) and column is not None and abs(f.mu - mu_fixed) > 1e-9 * max(1.0, abs(mu_fixed)):
+            raise DataError(f"{energy_path}: step {f.step}: the mu column ({f.mu}) differs from the reference's mu {mu_fixed}")
 
 
 def _convert_fm(frames: List[Frame], units: Optional[str], hbar_written: Optional[float], energy_path: str) -> None:
@@ -415,8 +461,11 @@ def _frame_from_table(step: int, box: Box, columns: List[str], data: np.ndarray,
 
 
 def read_energy(path: str) -> Tuple[Dict, List[Tuple[int, float]]]:
-    header: Dict = {"comments": []}
+    """(header, [(step, pe)]); columns after pe named by a title line ``# step pe
+    NAME ...`` are in header["step_values"][NAME] = {step: value}."""
+    header: Dict = {"comments": [], "columns": ["step", "pe"]}
     energies: List[Tuple[int, float]] = []
+    values: Dict[str, Dict[int, float]] = {}
     with open(path) as fh:
         for number, line in enumerate(fh, start=1):
             text = line.strip()
@@ -426,10 +475,16 @@ def read_energy(path: str) -> Tuple[Dict, List[Tuple[int, float]]]:
                 _header_line(text[1:].strip(), header)
                 continue
             words = text.split()
+            extra = header["columns"][2:]
             try:
-                energies.append((int(words[0]), float(words[1])))
+                step = int(words[0])
+                energies.append((step, float(words[1])))
+                for k, name in enumerate(extra):
+                    values.setdefault(name, {})[step] = float(words[2 + k])
             except (ValueError, IndexError):
-                raise DataError(f"{path}:{number}: expected 'step pe', found '{text[:60]}'") from None
+                want = " ".join(header["columns"])
+                raise DataError(f"{path}:{number}: expected '{want}', found '{text[:60]}'") from None
+    header["step_values"] = values
     return header, energies
 
 
@@ -444,7 +499,10 @@ def _header_line(text: str, header: Dict) -> None:
         header["hbar"] = float(words[1])
     elif words[0] == "dimension" and len(words) == 2:
         header["dimension"] = int(words[1])
-    elif words[0] in ("step", "Step") or "reference" in header:
+    elif words[0] in ("step", "Step"):
+        if len(words) >= 2:
+            header["columns"] = ["step", "pe"] + words[2:]
+    elif "reference" in header:
         return
     elif words[0] == "pair_style" and len(words) > 1:
         header["reference"] = parse_hamiltonian(" ".join(words[1:]))
@@ -509,7 +567,9 @@ def write_dataset(
     reference: str,
     comments: Sequence[str] = (),
     dimension: Optional[int] = None,
+    mu_column: bool = False,
 ) -> Tuple[str, str]:
+    """``mu_column``: write each frame's mu as a third column (``# step pe mu``)."""
     dump_path, energy_path = dataset_paths(name)
     with open(dump_path, "w") as fh:
         for f in frames:
@@ -522,9 +582,9 @@ def write_dataset(
         fh.write(f"# {reference}\n")
         for c in comments:
             fh.write(f"# {c}\n")
-        fh.write("# step pe\n")
+        fh.write("# step pe mu\n" if mu_column else "# step pe\n")
         for f in frames:
-            fh.write(f"{f.step} {f.energy:.17g}\n")
+            fh.write(f"{f.step} {f.energy:.17g}" + (f" {f.mu:.17g}\n" if mu_column else "\n"))
     return dump_path, energy_path
 
 

@@ -33,6 +33,12 @@ def predict_items(model, items: List[Dict], hbar: float, batch_size: int = 8, fo
         if forces:
             add("forces", out.forces)
             add("forces_ref", batch.force)
+        if out.density is not None:
+            add("density", out.density)
+            add("density_ref", batch.density)
+            add("electrons", torch.zeros(batch.n_frames, dtype=out.density.dtype).index_add(0, batch.frame.cpu(), out.density.detach().cpu()))
+            if batch.density is not None:
+                add("electrons_ref", torch.zeros(batch.n_frames, dtype=batch.density.dtype).index_add(0, batch.frame.cpu(), batch.density.cpu()))
     return {k: torch.cat(v) for k, v in parts.items()}
 
 
@@ -59,6 +65,10 @@ def metrics(pred: Dict[str, torch.Tensor]) -> Dict[str, Dict[str, float]]:
         out["energy"] = regression_metrics(pred["energy"], pred["energy_ref"])
     if "forces_ref" in pred and "forces" in pred:
         out["forces"] = regression_metrics(pred["forces"], pred["forces_ref"])
+    if "density_ref" in pred and "density" in pred:
+        # local electron numbers n_i = -d omega_i/d mu, and their sum per snapshot
+        out["density"] = regression_metrics(pred["density"], pred["density_ref"])
+        out["electrons_per_atom"] = regression_metrics(pred["electrons"] / pred["atoms"], pred["electrons_ref"] / pred["atoms"])
     out["snapshots"] = {"count": int(pred["atoms"].numel()), "atoms": int(pred["atoms"].sum())}
     return out
 
@@ -73,4 +83,6 @@ def headline(m: Dict[str, Dict[str, float]]) -> str:
         parts.append(f"E/atom: RMSE {m['energy_per_atom']['rmse']:.4g}")
     if "forces" in m:
         parts.append(f"forces: RMSE {m['forces']['rmse']:.4g}")
+    if "density" in m:
+        parts.append(f"n_i: RMSE {m['density']['rmse']:.4g} R2 {m['density']['r2']:.5f}")
     return "; ".join(parts)

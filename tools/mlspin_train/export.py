@@ -9,8 +9,10 @@ from typing import Dict, Tuple
 
 import torch
 
-from . import CONTRACT_VERSION, __version__
-from .model import MLSpinModel, count_parameters
+import math
+
+from . import CONTRACT_MU_VERSION, CONTRACT_VERSION, CONTRACT_VERSIONS, __version__
+from .model import MLSpinModel, build_model, count_parameters
 
 META_FILE = "mlspin.json"
 # keys pair_style mlspin needs, and the provenance keys this tool always writes
@@ -28,10 +30,13 @@ def make_metadata(
     description: str,
     dtype: str = "float64",
 ) -> Dict:
-    """The mlspin.json content: contract keys first, then provenance."""
+    """The mlspin.json content: contract keys first, then provenance. A model with the
+    mu input gets contract 2, ``inputs: ["mu"]`` and ``mu_range``, the range of mu of
+    its training data."""
     config = model.config
     return {
-        "contract": CONTRACT_VERSION,
+        "contract": CONTRACT_MU_VERSION if model.takes_mu else CONTRACT_VERSION,
+        **_mu_metadata(model),
         "cutoff": float(model.cutoff),
         "species": list(config["species"]),
         "units": units,
@@ -51,6 +56,13 @@ def make_metadata(
         "created_by": f"mlspin_train {__version__} (torch {torch.__version__})",
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
+
+
+def _mu_metadata(model: MLSpinModel) -> Dict:
+    if not model.takes_mu:
+        return {}
+    lo, hi = (float(v) for v in model.mu_range)
+    return {"inputs": ["mu"], "mu_range": [lo, hi]}
 
 
 def _tables_version(model: MLSpinModel) -> Dict:
@@ -124,14 +136,28 @@ def metadata_problems(meta: Dict, provenance: bool = True) -> list:
             problems.append(f"'{key}' has type {type(value).__name__}")
     if problems:
         return problems
-    if meta["contract"] != CONTRACT_VERSION:
-        problems.append(f"'contract' is {meta['contract']}, this tool knows version {CONTRACT_VERSION}")
+    if meta["contract"] not in CONTRACT_VERSIONS:
+        problems.append(f"'contract' is {meta['contract']}, this tool knows versions {', '.join(map(str, CONTRACT_VERSIONS))}")
+    elif meta["contract"] == CONTRACT_MU_VERSION:
+        problems.extend(_mu_problems(meta))
     if not meta["cutoff"] > 0:
         problems.append(f"'cutoff' must be positive, is {meta['cutoff']}")
     if not meta["species"] or not all(_species_name_ok(s) for s in meta["species"]):
         problems.append(f"'species' must be a non-empty list of names without spaces and other than NULL, is {meta['species']}")
     if meta["dtype"] not in ("float64", "float32"):
         problems.append(f"'dtype' must be float64 or float32, is '{meta['dtype']}'")
+    return problems
+
+
+def _mu_problems(meta: Dict) -> list:
+    """Contract 2: ``inputs`` is ["mu"], ``mu_range`` is [lo, hi] with finite lo < hi."""
+    problems = []
+    if meta.get("inputs") != ["mu"]:
+        problems.append(f"contract 2 needs 'inputs': ['mu'], has {meta.get('inputs')!r}")
+    r = meta.get("mu_range")
+    numbers = isinstance(r, list) and len(r) == 2 and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in r)
+    if not numbers or not (math.isfinite(r[0]) and math.isfinite(r[1]) and r[0] < r[1]):
+        problems.append(f"contract 2 needs 'mu_range': [lo, hi] with finite lo < hi, has {r!r}")
     return problems
 
 
@@ -149,6 +175,6 @@ def model_from_checkpoint(path: str) -> Tuple[MLSpinModel, Dict]:
     ckpt = torch.load(path, map_location="cpu", weights_only=False)  # our own checkpoint format
     if not isinstance(ckpt, dict) or "config" not in ckpt or "model_state" not in ckpt:
         raise ValueError(f"{path}: not a checkpoint written by mlspin_train")
-    model = MLSpinModel(ckpt["config"])
+    model = build_model(ckpt["config"])
     model.load_state_dict(ckpt["model_state"])
     return model, ckpt

@@ -112,6 +112,8 @@ class Batch:
     fm: Optional[torch.Tensor] = None  # [N, 3] reference
     energy: Optional[torch.Tensor] = None  # [B] reference
     force: Optional[torch.Tensor] = None  # [N, 3] reference
+    mu: Optional[torch.Tensor] = None  # [N] chemical potential of each atom's snapshot (mu-aware models)
+    density: Optional[torch.Tensor] = None  # [N] reference local electron numbers n_i
 
     @property
     def n_atoms(self) -> int:
@@ -150,6 +152,8 @@ def collate(items: Sequence[Dict[str, torch.Tensor]]) -> Batch:
         fm=cat("fm"),
         energy=cat("energy"),
         force=cat("force"),
+        mu=cat("mu"),
+        density=cat("density"),
     )
 
 
@@ -178,9 +182,12 @@ def _shared(g: Graph, name: str, dtype) -> torch.Tensor:
     return tensors[key]
 
 
-def prepare(frames: List, type_map: Dict[int, int], cutoff: float, dtype=torch.float64, cache: Optional[GraphCache] = None):
+def prepare(frames: List, type_map: Dict[int, int], cutoff: float, dtype=torch.float64, cache: Optional[GraphCache] = None,
+            mu_input: bool = False):
     """Tensors of each frame for `collate`: spins (direction times magnitude),
-    species indices, edges and the reference fm, energy and forces."""
+    species indices, edges and the reference fm, energy and forces. With
+    ``mu_input`` (contract 2) also each atom's mu and the reference densities
+    (dump column ne), and the energy is the grand potential (Frame.grand_potential)."""
     cache = cache or GraphCache(cutoff)
     out = []
     for fr in frames:
@@ -189,6 +196,14 @@ def prepare(frames: List, type_map: Dict[int, int], cutoff: float, dtype=torch.f
             types = np.array([type_map[int(t)] for t in fr.types], dtype=np.int64)
         except KeyError as e:
             raise ValueError(f"snapshot {fr.step}: LAMMPS type {e.args[0]} has no species in the model") from None
+        energy = fr.energy
+        if mu_input:
+            if fr.mu is None:
+                raise ValueError(
+                    f"snapshot {fr.step}: a model with the mu input needs each snapshot's mu: the reference's "
+                    "'mu m' or, with 'filling', a mu column in the .energy file ('# step pe mu', see doc/dataset_format.rst)"
+                )
+            energy = fr.grand_potential()
         item = dict(
             spin=torch.tensor(fr.spins, dtype=dtype),
             types=torch.tensor(types),
@@ -197,8 +212,11 @@ def prepare(frames: List, type_map: Dict[int, int], cutoff: float, dtype=torch.f
             edge_index=_shared(g, "edge_index", None),
             edge_vec=_shared(g, "edge_vec", dtype),
             fm=torch.tensor(fr.fm, dtype=dtype) if fr.fm is not None else None,
-            energy=torch.tensor([fr.energy], dtype=dtype) if fr.energy is not None else None,
+            energy=torch.tensor([energy], dtype=dtype) if energy is not None else None,
             force=torch.tensor(fr.forces, dtype=dtype) if fr.forces is not None else None,
         )
+        if mu_input:
+            item["mu"] = torch.full((fr.n_atoms,), float(fr.mu), dtype=dtype)
+            item["density"] = torch.tensor(fr.density, dtype=dtype) if fr.density is not None else None
         out.append(item)
     return out

@@ -42,6 +42,7 @@ class LammpsResult:
     forces: np.ndarray
     virial: np.ndarray  # [6]: xx yy zz xy xz yz, energy units
     log: str
+    density: Optional[np.ndarray] = None  # [N] n_i of compute mlspin/electrons (electrons=True)
 
 
 def _run(cmd: List[str], cwd: str, timeout: float, stdin: Optional[str] = None) -> subprocess.CompletedProcess:
@@ -101,11 +102,12 @@ def input_script(
     pair_coeff: str,
     skin: float,
     per_atom_energy: bool,
+    electrons: bool = False,
 ) -> str:
     # a 2D lattice runs as in the sd/tb examples: a 3D box open along z (no images
     # along z; 'dimension 2' would not change the model's inputs)
     boundary = " ".join("p" if p and not (dimension == 2 and k == 2) else "f" for k, p in enumerate(periodic))
-    pe_col = " c_pe" if per_atom_energy else ""
+    pe_col = (" c_pe" if per_atom_energy else "") + (" c_el" if electrons else "")
     lines = [
         f"units {units}",
         f"boundary {boundary}",
@@ -119,6 +121,7 @@ def input_script(
         "compute fm all property/atom fmx fmy fmz",
         "compute pe all pe/atom" if per_atom_energy else "",
         "compute vir all pressure NULL virial",
+        "compute el all mlspin/electrons" if electrons else "",
         "thermo_style custom step pe",
         "thermo_modify norm no",
         f"dump d all custom 1 result.dump id type x y z fx fy fz c_fm[1] c_fm[2] c_fm[3]{pe_col}",
@@ -144,13 +147,15 @@ def run_pair_style(
     per_atom_energy: bool = True,
     timeout: float = 300,
     keep: Optional[str] = None,
+    electrons: bool = False,
 ) -> LammpsResult:
-    """Evaluate one snapshot with LAMMPS; LAMMPS type k is species[k-1]."""
+    """Evaluate one snapshot with LAMMPS; LAMMPS type k is species[k-1]; ``electrons``:
+    also the n_i of compute mlspin/electrons (a model with the mu input)."""
     tmp = tempfile.mkdtemp(prefix="mlspin_check_")
     try:
         write_data_file(os.path.join(tmp, "snapshot.data"), frame, len(species))
         coeff = pair_coeff.format(model=os.path.abspath(model_path), species=" ".join(species))
-        script = input_script(units, dimension, frame.box.periodic, pair_style, coeff, 0.1 * cutoff, per_atom_energy)
+        script = input_script(units, dimension, frame.box.periodic, pair_style, coeff, 0.1 * cutoff, per_atom_energy, electrons)
         with open(os.path.join(tmp, "in.check"), "w") as fh:
             fh.write(script)
         cmd = [lmp, "-nocite", "-log", "log.lammps", "-in", "in.check"]
@@ -186,4 +191,5 @@ def _parse_result(tmp: str, text: str, per_atom_energy: bool, nktv2p: float) -> 
     forces = np.stack([col[c] for c in ("fx", "fy", "fz")], axis=1)[order]
     site = col["c_pe"][order] if per_atom_energy else None
     virial = np.array(vir[0], dtype=float) / nktv2p
-    return LammpsResult(float(pe[0]), site, fm, forces, virial, text)
+    density = col["c_el"][order] if "c_el" in col else None
+    return LammpsResult(float(pe[0]), site, fm, forces, virial, text, density)

@@ -43,16 +43,41 @@ class Prediction:
     dE_dS: Tensor  # [N, 3]
     forces: Optional[Tensor] = None  # [N, 3]
     virial: Optional[Tensor] = None  # [B, 3, 3]
+    density: Optional[Tensor] = None  # [N] n_i = -d omega_i/d mu (models with the mu input)
+
+
+def model_takes_mu(model) -> bool:
+    """Whether forward() has the mu argument of contract 2 (Python or TorchScript)."""
+    if isinstance(getattr(model, "takes_mu", None), bool):
+        return model.takes_mu
+    try:
+        return len(model.forward.schema.arguments) == 7  # self + 6
+    except AttributeError:
+        import inspect
+
+        return "mu" in inspect.signature(model.forward).parameters
 
 
 def predict(model, batch, hbar: float, forces: bool = False, create_graph: bool = False) -> Prediction:
-    """Energies, fm (and forces, virial) of a Batch by one forward and one backward pass."""
+    """Energies, fm (and forces, virial) of a Batch by one forward and one backward pass.
+
+    A model with the mu input (contract 2) gets each atom's mu (``batch.mu``, [N]):
+    its site energies are local grand potentials omega_i(S; mu_i), and the same
+    backward pass gives the densities n_i = -d omega_i/d mu_i (omega_i depends on
+    mu_i only), which equal -d omega_i/d mu since all atoms of a snapshot share mu."""
     spin = batch.spin.detach().clone().requires_grad_(True)
     edge_vec = batch.edge_vec.detach().clone().requires_grad_(forces)
     n = batch.n_atoms
-    site = model(spin, batch.types, batch.edge_index, edge_vec, n)
+    mu = None
+    if model_takes_mu(model):
+        if batch.mu is None:
+            raise ValueError("the model takes the chemical potential mu as an input, but the snapshots carry no mu")
+        mu = batch.mu.detach().clone().requires_grad_(True)
+        site = model(spin, batch.types, batch.edge_index, edge_vec, n, mu)
+    else:
+        site = model(spin, batch.types, batch.edge_index, edge_vec, n)
     energy = torch.zeros(batch.n_frames, dtype=site.dtype, device=site.device).index_add(0, batch.frame, site)
-    inputs = [spin, edge_vec] if forces else [spin]
+    inputs = [spin] + ([edge_vec] if forces else []) + ([mu] if mu is not None else [])
     grads = torch.autograd.grad(site.sum(), inputs, create_graph=create_graph, allow_unused=True)
     de_ds = grads[0] if grads[0] is not None else torch.zeros_like(spin)
     magnitude = torch.linalg.norm(batch.spin, dim=1, keepdim=True).to(de_ds.dtype)
@@ -61,6 +86,9 @@ def predict(model, batch, hbar: float, forces: bool = False, create_graph: bool 
         g = grads[1] if grads[1] is not None else torch.zeros_like(edge_vec)
         out.forces = edge_forces(g, batch.edge_index, n)
         out.virial = edge_virial(g, edge_vec.detach(), batch.edge_index, batch.frame, batch.n_frames)
+    if mu is not None:
+        g = grads[-1] if grads[-1] is not None else torch.zeros_like(mu)
+        out.density = -g
     return out
 
 

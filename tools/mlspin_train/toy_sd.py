@@ -11,6 +11,10 @@ the Hellmann-Feynman field is exact:
 
     -dF/dS_i = J <c+_i sigma c_i>.
 
+With ``SDModel(mu=m)`` instead (grand canonical, as sd/tb ``mu m``) the energy is
+Omega(m) and the field the same expression. Snapshots carry their mu either way
+(``Frame.mu``; written as the ``mu`` column of the .energy file for canonical data).
+
 fm_i = (|S_i|/hbar)(-dF/dS_i) with hbar = 1/(2 pi) (units lj, as in LAMMPS' SPIN package).
 """
 
@@ -35,11 +39,13 @@ class SDModel:
 
     hop: Tuple[float, ...] = (1.0,)
     J: float = 6.0
-    filling: float = 0.485
+    filling: Optional[float] = 0.485
     kT: float = 0.01
+    mu: Optional[float] = None  # grand canonical at this mu (then filling is ignored)
 
     def header(self) -> str:
-        return "toy-sd hop " + " ".join(f"{t:g}" for t in self.hop) + f" J {self.J:g} filling {self.filling:g} kT {self.kT:g} solver ed"
+        ensemble = f"mu {float(self.mu)!r}" if self.mu is not None else f"filling {self.filling:g}"
+        return "toy-sd hop " + " ".join(f"{t:g}" for t in self.hop) + f" J {self.J:g} {ensemble} kT {self.kT:g} solver ed"
 
 
 class SDSystem:
@@ -48,7 +54,7 @@ class SDSystem:
     def __init__(self, model: SDModel, positions: np.ndarray, box: Box, tol: float = 1e-6):
         if np.ptp(positions[:, 2]) > tol:
             raise ValueError("the toy s-d model needs all sites in one xy plane")
-        if not 0 < model.filling < 1:
+        if model.mu is None and not (model.filling is not None and 0 < model.filling < 1):
             raise ValueError(f"filling must be in (0, 1), got {model.filling}")
         self.model = model
         self.n = len(positions)
@@ -74,10 +80,15 @@ class SDSystem:
         return h
 
     def solve(self, spins: np.ndarray):
-        """(F, field = -dF/dS [N,3], electron density [N], electron spin [N,3])."""
+        """(F, field = -dF/dS [N,3], electron density [N], electron spin [N,3]); grand
+        canonical: Omega instead of F. ``last_mu``: the chemical potential used."""
         energies, vectors = np.linalg.eigh(self.hamiltonian(spins))
-        n_electrons = 2 * self.n * self.model.filling
-        mu = _chemical_potential(energies, n_electrons, self.model.kT)
+        if self.model.mu is None:
+            n_electrons = 2 * self.n * self.model.filling
+            mu = _chemical_potential(energies, n_electrons, self.model.kT)
+        else:
+            mu, n_electrons = self.model.mu, 0.0
+        self.last_mu = mu
         occ = _fermi(energies, mu, self.model.kT)
         free = _grand_potential(energies, mu, self.model.kT) + mu * n_electrons
         rho = (vectors * occ) @ vectors.conj().T
@@ -164,6 +175,8 @@ def snapshot(system: SDSystem, positions: np.ndarray, box: Box, spins: np.ndarra
         fm=field * mag[:, None] / LJ_HBAR,
         energy=energy,
         extra={"ne": density, "sex": espin[:, 0], "sey": espin[:, 1], "sez": espin[:, 2]},
+        mu=system.last_mu,
+        filling=system.model.filling if system.model.mu is None else None,
     )
 
 
@@ -192,5 +205,5 @@ def generate(
             if step > 0 and step % quench_every == 0:
                 frames.append(snapshot(system, positions, box, s, step=len(frames)))
     comments = [f"toy exact diagonalization (mlspin_train.toy_sd), {lattice} {size}x{size}, seed {seed}: not pair_style sd/tb"]
-    write_dataset(name, frames, "lj", model.header(), comments, dimension=2)
+    write_dataset(name, frames, "lj", model.header(), comments, dimension=2, mu_column=model.mu is None)
     return frames

@@ -1,5 +1,6 @@
-"""Training loop: losses on the transverse field, the full field, energies and
-(optionally) forces; validation, learning-rate schedule, early stopping and
+"""Training loop: losses on the transverse field, the full field, energies,
+(optionally) forces and, for models with the mu input, local electron numbers
+n_i = -d omega_i/d mu; validation, learning-rate schedule, early stopping and
 checkpoints.
 
 Each loss term is a mean squared error divided by the variance of its reference
@@ -44,15 +45,16 @@ class TrainSettings:
     w_field: float = 0.1
     w_energy: float = 0.1
     w_force: float = 0.0
+    w_density: float = 1.0  # models with the mu input and data with densities only
     seed: int = 0
 
     def __post_init__(self):
         if self.schedule not in ("plateau", "cosine", "constant"):
             raise ValueError(f"schedule must be plateau, cosine or constant, got '{self.schedule}'")
-        for name in ("w_transverse", "w_field", "w_energy", "w_force"):
+        for name in ("w_transverse", "w_field", "w_energy", "w_force", "w_density"):
             if getattr(self, name) < 0:
                 raise ValueError(f"loss weight {name} must be >= 0")
-        if self.w_transverse + self.w_field + self.w_energy + self.w_force <= 0:
+        if self.w_transverse + self.w_field + self.w_energy + self.w_force + self.w_density <= 0:
             raise ValueError("all loss weights are zero")
 
 
@@ -76,6 +78,8 @@ def reference_scales(items: List[Dict]) -> Dict[str, float]:
         out["energy"] = _variance(batch.energy / batch.atoms_per_frame(), w_frame)
     if batch.force is not None:
         out["force"] = _variance(batch.force, w_atom)
+    if batch.density is not None:
+        out["density"] = _variance(batch.density, w_atom)
     out["atom_weight"] = float(w_atom.mean())
     out["frame_weight"] = float(w_frame.mean())
     return out
@@ -123,7 +127,10 @@ def fit_statistics(model: MLSpinModel, items: List[Dict], hbar: float, batch_siz
     floor = 1e-8 * (1.0 + mean.abs())
     model.feature_mean.copy_(mean)
     model.feature_scale.copy_(torch.where(std > floor, std, torch.ones_like(std)))
-    model.energy_shift.copy_(_energy_shift(items, model.n_species))
+    baseline = None
+    if model.takes_mu:
+        baseline = _fit_mu_statistics(model, items)
+    model.energy_shift.copy_(_energy_shift(items, model.n_species, baseline))
     model.magnitude_coef.copy_(_magnitude_coef(items, model.n_species, hbar))
     model.energy_scale.fill_(_energy_scale(items, hbar))
 
@@ -157,12 +164,62 @@ def _magnitude_coef(items: List[Dict], n_species: int, hbar: float) -> torch.Ten
     return coef
 
 
-def _energy_shift(items: List[Dict], n_species: int) -> torch.Tensor:
-    """Least-squares energy per atom of each species (zero without energies)."""
+def _fit_mu_statistics(model: MLSpinModel, items: List[Dict]) -> torch.Tensor:
+    """Models with the mu input: mu_range, the standardisation mu0 and mu_scale of
+    the mu input, and the baseline n_i = nbar_s + chi_s (mu - mu0) of each species
+    (least squares on the reference densities, chi_s >= 0; nbar_s alone when the data
+    span too little mu; zero without densities). Returns the baseline grand potential
+    of each snapshot, sum_i -nbar_s dmu - chi_s dmu^2 / 2, for the energy shifts."""
+    if any(it.get("mu") is None for it in items):
+        raise ValueError("a model with the mu input needs the chemical potential of every training snapshot")
+    mu_frame = torch.stack([it["mu"][0] for it in items]).double()
+    lo, hi = float(mu_frame.min()), float(mu_frame.max())
+    if not hi > lo:
+        raise ValueError(
+            f"all training snapshots have mu = {lo:g}: a model with the mu input needs data at more than one "
+            "chemical potential (grand-canonical runs at several mu, or canonical runs whose mu varies)"
+        )
+    mu0 = float(mu_frame.mean())
+    scale = float(mu_frame.std()) if len(items) > 1 else 1.0
+    model.mu_range.copy_(torch.tensor([lo, hi], dtype=torch.float64))
+    model.mu_mean.fill_(mu0)
+    model.mu_scale.fill_(scale if scale > 0 else 1.0)
+    nbar = torch.zeros(model.n_species, dtype=torch.float64)
+    chi = torch.zeros(model.n_species, dtype=torch.float64)
+    if all(it.get("density") is not None for it in items):
+        types = torch.cat([it["types"] for it in items])
+        dmu = torch.cat([it["mu"] for it in items]).double() - mu0
+        dens = torch.cat([it["density"] for it in items]).double()
+        for s in range(model.n_species):
+            sel = types == s
+            if not bool(sel.any()):
+                continue
+            x, y = dmu[sel], dens[sel]
+            nbar[s] = y.mean()
+            spread = float(((x - x.mean()) ** 2).mean())
+            if spread > 1e-12 * (1.0 + float((x * x).mean())):
+                slope = float(((x - x.mean()) * (y - y.mean())).mean()) / spread
+                chi[s] = max(slope, 0.0)
+                nbar[s] = y.mean() - chi[s] * x.mean()
+    model.density_shift.copy_(nbar)
+    model.compressibility.copy_(chi)
+    base = []
+    for it in items:
+        dmu = it["mu"].double() - mu0
+        t = it["types"]
+        base.append((-nbar[t] * dmu - 0.5 * chi[t] * dmu * dmu).sum())
+    return torch.stack(base)
+
+
+def _energy_shift(items: List[Dict], n_species: int, baseline: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """Least-squares energy per atom of each species (zero without energies), after
+    subtracting ``baseline`` (one value per snapshot) from the energies."""
     if any(it.get("energy") is None for it in items):
         return torch.zeros(n_species, dtype=torch.float64)
     counts = torch.stack([torch.bincount(it["types"], minlength=n_species).double() for it in items])
     energy = torch.cat([it["energy"] for it in items]).double()
+    if baseline is not None:
+        energy = energy - baseline
     solution = torch.linalg.lstsq(counts, energy.unsqueeze(1), driver="gelsd").solution
     return solution.squeeze(1)
 
@@ -195,6 +252,7 @@ class Trainer:
         self.scales = reference_scales(train_items)
         self.use_forces = settings.w_force > 0 and "force" in self.scales
         self.use_energy = settings.w_energy > 0 and "energy" in self.scales
+        self.use_density = settings.w_density > 0 and "density" in self.scales and model.takes_mu
         self.optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
         self.scheduler = self._scheduler()
         self.generator = torch.Generator().manual_seed(settings.seed)
@@ -236,7 +294,9 @@ class Trainer:
             terms["energy"] = _weighted_mse(de, w_frame, per_frame) / scales["energy"]
         if self.use_forces:
             terms["force"] = _weighted_mse(out.forces - batch.force, w_atom, per_atom) / scales["force"]
-        weights = {"transverse": s.w_transverse, "field": s.w_field, "energy": s.w_energy, "force": s.w_force}
+        if self.use_density and batch.density is not None:
+            terms["density"] = _weighted_mse(out.density - batch.density, w_atom, per_atom) / scales["density"]
+        weights = {"transverse": s.w_transverse, "field": s.w_field, "energy": s.w_energy, "force": s.w_force, "density": s.w_density}
         terms["total"] = sum(weights[k] * v for k, v in terms.items())
         return terms
 

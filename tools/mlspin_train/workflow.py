@@ -20,7 +20,7 @@ from .dataset import Dataset
 from .evaluation import headline
 from .export import make_metadata, save_model
 from .graph import GraphCache, prepare
-from .model import MLSpinModel
+from .model import MLSpinModel, build_model
 from .physics import hbar_for
 from .plots import loss_figure, parity_figure
 from .training import Trainer, TrainSettings, fit_statistics
@@ -125,16 +125,17 @@ class TrainJob:
             self.split = {"validation": how}
 
     def _items(self, config: Dict):
-        cutoff = MLSpinModel(config).cutoff if self.model is None else self.model.cutoff
+        cutoff = build_model(config).cutoff if self.model is None else self.model.cutoff
+        mu_input = bool(config.get("mu_input", False))
         cache = GraphCache(cutoff)
-        train = prepare([f for ds in self.train_sets for f in ds.frames], self.type_map, cutoff, cache=cache)
+        train = prepare([f for ds in self.train_sets for f in ds.frames], self.type_map, cutoff, cache=cache, mu_input=mu_input)
         weights = [self.set_weights.get(ds.name, 1.0) for ds in self.train_sets for _ in ds.frames]
         for item, w in zip(train, weights):
             if w != 1.0:
                 item["weight"] = w
-        val = prepare([f for ds in self.valid_sets for f in ds.frames], self.type_map, cutoff, cache=cache)
+        val = prepare([f for ds in self.valid_sets for f in ds.frames], self.type_map, cutoff, cache=cache, mu_input=mu_input)
         self.split.update(train_snapshots=len(train), validation_snapshots=len(val))
-        test = prepare([f for ds in self.test_sets for f in ds.frames], self.type_map, cutoff, cache=cache)
+        test = prepare([f for ds in self.test_sets for f in ds.frames], self.type_map, cutoff, cache=cache, mu_input=mu_input)
         return train, val, test
 
     def _relabel(self) -> None:
@@ -170,7 +171,7 @@ class TrainJob:
     def start(self, config: Dict, init: Optional[MLSpinModel] = None) -> None:
         """A new fit of a model of ``config``, or from the model ``init`` (its feature
         statistics kept)."""
-        self.model = (init if init is not None else MLSpinModel(config)).to(self.device)
+        self.model = (init if init is not None else build_model(config)).to(self.device)
         self.items = self._items(self.model.config)
         self._relabel()
         if init is None:
@@ -179,7 +180,7 @@ class TrainJob:
 
     def resume(self, checkpoint: str) -> None:
         ckpt = torch.load(checkpoint, map_location="cpu", weights_only=False)
-        self.model = MLSpinModel(ckpt["config"]).to(self.device)
+        self.model = build_model(ckpt["config"]).to(self.device)
         self.items = self._items(ckpt["config"])
         self._relabel()
         self.trainer = Trainer(self.model, self.items[0], self.items[1], self.hbar, self.settings, self.out_dir, self._extra(), self.quiet)
@@ -204,7 +205,22 @@ class TrainJob:
         self._write_outputs(results, metrics, history)
         lines = [f"{name}: {headline(m)}" for name, m in metrics.items() if name != "training"]
         lines.append(f"validation data: {self.split['validation']}")
+        lines += self._mu_range_notes()
         return "\n".join(lines + [f"model: {os.path.join(self.out_dir, 'model.pt')}"])
+
+    def _mu_range_notes(self) -> List[str]:
+        """Models with the mu input: validation or test snapshots whose mu lies outside
+        mu_range (the training data's), where the model extrapolates."""
+        if not self.model.takes_mu:
+            return []
+        lo, hi = (float(v) for v in self.model.mu_range)
+        notes = [f"mu_range (training data): [{lo:.6g}, {hi:.6g}]"]
+        for role, sets in (("validation", self.valid_sets), ("test", self.test_sets)):
+            outside = [f for ds in sets for f in ds.frames if f.mu is not None and not lo <= f.mu <= hi]
+            if outside:
+                n = sum(len(ds.frames) for ds in sets)
+                notes.append(f"note: {len(outside)} of {n} {role} snapshots have mu outside mu_range (extrapolation)")
+        return notes
 
     def _write_outputs(self, results: Dict, metrics: Dict, history: List[Dict]) -> None:
         out = self.out_dir

@@ -90,7 +90,10 @@ def test_metadata_is_plain_json_inside_the_archive(tmp_path):
 def test_metadata_validation_names_the_problem():
     with pytest.raises(ValueError, match="'species' has type str; 'units' is missing"):
         validate_metadata({"contract": 1, "cutoff": 3.0, "species": "Fe", "dtype": "float64", "description": "", "reference": {}, "metrics": {}})
-    with pytest.raises(ValueError, match="'contract' is 2"):
+    with pytest.raises(ValueError, match="'contract' is 3"):
+        validate_metadata({"contract": 3, "cutoff": 3.0, "species": ["Fe"], "units": "metal", "dtype": "float64", "description": "", "reference": {}, "metrics": {}})
+    # contract 2 (the mu input) needs its two keys
+    with pytest.raises(ValueError, match="contract 2 needs 'inputs'.*contract 2 needs 'mu_range'"):
         validate_metadata({"contract": 2, "cutoff": 3.0, "species": ["Fe"], "units": "metal", "dtype": "float64", "description": "", "reference": {}, "metrics": {}})
 
 

@@ -3,8 +3,10 @@
 // error messages and a short damped LLG run.
 #include "lammps_session.h"
 
+#include "force.h"
 #include "lammps.h"
 #include "library.h"
+#include "pair.h"
 
 #include <gtest/gtest.h>
 
@@ -373,6 +375,49 @@ run 0 post no
   }
   EXPECT_NEAR(n, 2 * 36 * 0.45, 1e-10);
   EXPECT_NEAR(e, lmp.thermo("pe"), 1e-10);
+}
+
+// compute pair sd/tb gives [N_e, mu] of the last evaluation (and extract("mu") the same
+// mu): with filling, N_e = 2fN and the mu that was solved for. Rerun grand canonically
+// at that mu, the same spins hold the same electrons (N_e and every n_i), and the
+// energy is the grand potential Omega = F - mu N_e.
+
+TEST(PairSDTB, ComputePairGivesTheElectronNumberAndTheSolvedMu)
+{
+  const double filling = 0.42, n_sites = 36;
+  LammpsSession lmp;
+  lmp.commands(square_box(6));
+  lmp.commands(R"(set group all spin/atom/random 9 1.0
+pair_style sd/tb hop 1.0 J 4.0 filling 0.42 kT 0.1
+pair_coeff * *
+compute pp all pair sd/tb
+compute el all sd/tb/electrons
+variable ne equal c_pp[1]
+variable mu equal c_pp[2]
+thermo_style custom step pe v_ne v_mu
+thermo_modify norm no
+run 0 post no
+)");
+  const double free_energy = lmp.thermo("pe");
+  const double ne = lmp.variable("ne"), mu = lmp.variable("mu");
+  const auto density = lmp.gather("c_el", 4);
+  EXPECT_NEAR(ne, 2 * filling * n_sites, 1e-10);
+  EXPECT_LT(mu, 0.0);    // below half filling, bands symmetric about 0
+  int dim = -1;
+  const auto *extracted = static_cast<double *>(lmp.lmp()->force->pair->extract("mu", dim));
+  ASSERT_NE(extracted, nullptr);
+  EXPECT_EQ(dim, 0);
+  EXPECT_EQ(*extracted, mu);
+
+  char style[160];
+  std::snprintf(style, sizeof(style), "pair_style sd/tb hop 1.0 J 4.0 mu %.17g kT 0.1\npair_coeff * *\n", mu);
+  lmp.commands(style);
+  lmp.command("run 0 post no");
+  EXPECT_NEAR(lmp.variable("ne"), 2 * filling * n_sites, 1e-8);
+  EXPECT_EQ(lmp.variable("mu"), mu);
+  EXPECT_NEAR(lmp.thermo("pe"), free_energy - mu * 2 * filling * n_sites, 1e-8 * std::fabs(free_energy));
+  const auto density_mu = lmp.gather("c_el", 4);
+  for (size_t k = 0; k < density.size(); k += 4) EXPECT_NEAR(density_mu[k], density[k], 1e-9) << "atom " << k / 4 + 1;
 }
 
 struct Trajectory {
