@@ -87,6 +87,7 @@ struct PairMLSpin::Impl {
   double filling = 0.0;       // electrons per site and spin orientation
   double tolerance = 1e-11;   // on N_e, relative
   bool native = true;      // native descriptor evaluation where the model has one
+  bool bf16 = false;       // first network layer in bfloat16 (float32 models, AVX512-BF16)
 
   // derived from the model and the simulation
   std::unique_ptr<mlspin::TorchModel> model;
@@ -179,7 +180,7 @@ void PairMLSpin::allocate()
 
 /* ----------------------------------------------------------------------
    pair_style mlspin [forces yes|no] [threads N] [chunk N] [timers yes|no] [native yes|no]
-                     [mu m | filling f] [tolerance t]
+                     [bf16 yes|no] [mu m | filling f] [tolerance t]
 ------------------------------------------------------------------------- */
 
 void PairMLSpin::settings(int narg, char **arg)
@@ -197,6 +198,7 @@ void PairMLSpin::settings(int narg, char **arg)
   impl->electrons_mode = defaults.electrons_mode;
   impl->tolerance = defaults.tolerance;
   impl->native = defaults.native;
+  impl->bf16 = defaults.bf16;
 
   int iarg = 0;
   while (iarg < narg) {
@@ -236,8 +238,10 @@ void PairMLSpin::settings(int narg, char **arg)
                    arg[iarg + 1]);
     } else if (key == "native") {
       impl->native = utils::logical(FLERR, arg[iarg + 1], false, lmp);
+    } else if (key == "bf16") {
+      impl->bf16 = utils::logical(FLERR, arg[iarg + 1], false, lmp);
     } else {
-      error->all(FLERR, "Unknown pair mlspin keyword {}: use forces, threads, chunk, timers, native, mu, "
+      error->all(FLERR, "Unknown pair mlspin keyword {}: use forces, threads, chunk, timers, native, bf16, mu, "
                  "filling or tolerance", key);
     }
     iarg += 2;
@@ -344,13 +348,21 @@ void PairMLSpin::load_model(const std::string &file)
   select_native_path();
 }
 
-/* the native descriptor evaluation where asked for and possible; the log says which */
+/* the native descriptor evaluation (and its bfloat16 first layer) where asked for and
+   possible; the log says which */
 
 void PairMLSpin::select_native_path()
 {
   auto &model = *impl->model;
   model.set_native(impl->native);
+  std::string why;
+  const bool bf16 = model.set_bf16(impl->bf16 && model.native(), why);
+  if (impl->bf16 && !model.native()) why = "it needs the native path, which is not in use";
   if (comm->me != 0) return;
+  if (bf16)
+    utils::logmesg(lmp, "pair mlspin: first network layer in bfloat16 (bf16 yes)\n");
+  else if (impl->bf16)
+    error->warning(FLERR, "Pair mlspin bf16 yes ignored: {}; the first layer runs in the model's precision", why);
   if (model.native())
     utils::logmesg(lmp, "pair mlspin: native evaluation of the lattice descriptor (native yes)\n");
   else if (!impl->native)

@@ -1,5 +1,6 @@
 #include "core/native_lattice_model.h"
 
+#include "core/bf16_gemm.h"
 #include "core/error.h"
 #include "core/lattice_kernel.h"
 
@@ -10,6 +11,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <type_traits>
 
 namespace mlspin {
 
@@ -274,9 +276,9 @@ template <typename T> class NativeLattice : public NativeLatticeModel {
 
       start = Clock::now();
       const auto seed = torch::full({count}, net_.energy_scale, torch::TensorOptions().dtype(dtype_));
-      const torch::Tensor g = torch::autograd::grad({h}, {x_}, {seed}, false, false)[0].contiguous();
+      const T *grad_features = feature_gradient(h, seed, count);
       const auto mid = Clock::now();
-      kernel_.backward(spin_.data(), first, count, g.data_ptr<T>(), grad_.data());
+      kernel_.backward(spin_.data(), first, count, grad_features, grad_.data());
       timings.descriptor_backward += seconds_since(mid);
       t_backward += seconds_since(start);
     }
@@ -290,17 +292,85 @@ template <typename T> class NativeLattice : public NativeLatticeModel {
     timings.backward += t_backward + seconds_since(start);
   }
 
+  bool set_bf16(bool on, std::string &why) override
+  {
+    bf16_ = false;
+    why.clear();
+    if (!on) return false;
+    if constexpr (!std::is_same_v<T, float>) {
+      why = "the model is float64 (bf16 applies to float32 models; mlspin-train convert --float32)";
+      return false;
+    } else {
+      if (!bf16::supported()) {
+        why = "the CPU has no AVX512-BF16";
+        return false;
+      }
+      if (net_.weight.size() < 2) {
+        why = "the network has a single layer";
+        return false;
+      }
+      const torch::Tensor w = net_.weight[0].contiguous(), wt = net_.weight[0].t().contiguous();
+      w1_ = bf16::PairedRows(w.data_ptr<float>(), w.size(0), w.size(1), w.size(1));
+      w1t_ = bf16::PairedRows(wt.data_ptr<float>(), wt.size(0), wt.size(1), wt.size(1));
+      const torch::Tensor b = net_.bias[0].contiguous();
+      b1_.assign(b.data_ptr<float>(), b.data_ptr<float>() + b.numel());
+      bf16_ = true;
+      return true;
+    }
+  }
+
  private:
+  // the first layer's output (bias + W1 x) of the features of `count` centers, in
+  // bfloat16 (float models only): a leaf of the network's graph
+  torch::Tensor first_layer_bf16(int64_t count)
+  {
+    if constexpr (std::is_same_v<T, float>) {
+      const int64_t nf = kernel_.n_features(), m = w1_.rows();
+      const int64_t stride = bf16::pack_columns(features_.data(), nf, count, count, packed_);
+      h1_.resize(m * count);
+      bf16::multiply(w1_, packed_.data(), count, stride, b1_.data(), h1_.data(), count);
+      first_ = torch::from_blob(h1_.data(), {m, count}, torch::TensorOptions().dtype(dtype_));
+      return first_.requires_grad_(true);
+    } else {
+      throw Error("mlspin model: bfloat16 path of a float64 model");
+    }
+  }
+
+  // dE/d(features) of the slice (layout [n_features][count]), from the network's output h
+  const T *feature_gradient(const torch::Tensor &h, const torch::Tensor &seed, int64_t count)
+  {
+    if constexpr (std::is_same_v<T, float>) {
+      if (bf16_) {
+        // dE/dh1 by autograd, then W1^T dE/dh1 in bfloat16
+        const torch::Tensor g1 = torch::autograd::grad({h}, {first_}, {seed}, false, false)[0].contiguous();
+        const int64_t stride = bf16::pack_columns(g1.data_ptr<float>(), w1_.rows(), count, count, packed_);
+        grad_features_.resize(kernel_.n_features() * count);
+        bf16::multiply(w1t_, packed_.data(), count, stride, nullptr, grad_features_.data(), count);
+        return grad_features_.data();
+      }
+    }
+    gx_ = torch::autograd::grad({h}, {x_}, {seed}, false, false)[0].contiguous();
+    return gx_.data_ptr<T>();
+  }
+
   // The network on the features of centers first..first+count-1 (features_), with
-  // autograd from the features on (x_); their energies to `energy`. Returns h[0]
-  // (the network's output, with its graph).
+  // autograd from the features (x_) or, in bfloat16, from the first layer's output
+  // (first_) on; their energies to `energy`. Returns h[0] (the network's output, with
+  // its graph).
   torch::Tensor network(int64_t first, int64_t count, double *energy)
   {
     const int64_t nf = kernel_.n_features();
-    x_ = torch::from_blob(features_.data(), {nf, count}, torch::TensorOptions().dtype(dtype_));
-    x_.requires_grad_(true);
-    torch::Tensor h = x_;
-    for (size_t k = 0; k < net_.weight.size(); k++) {
+    torch::Tensor h;
+    size_t k0 = 0;
+    if (bf16_) {
+      h = activate(net_.activation, first_layer_bf16(count));
+      k0 = 1;
+    } else {
+      x_ = torch::from_blob(features_.data(), {nf, count}, torch::TensorOptions().dtype(dtype_));
+      x_.requires_grad_(true);
+      h = x_;
+    }
+    for (size_t k = k0; k < net_.weight.size(); k++) {
       h = torch::addmm(net_.bias[k], net_.weight[k], h);
       if (k + 1 < net_.weight.size()) h = activate(net_.activation, h);
     }
@@ -322,7 +392,15 @@ template <typename T> class NativeLattice : public NativeLatticeModel {
   Network net_;
   torch::Dtype dtype_;
   std::vector<T> spin_, grad_, features_;
-  torch::Tensor x_;    // features_ as the leaf of the network's graph
+  torch::Tensor x_;     // features_ as the leaf of the network's graph
+  torch::Tensor gx_;    // dE/d(features) from autograd
+  // bfloat16 first layer (set_bf16): W1 and W1^T as pairs, its bias, the packed
+  // operand, the layer's output (the graph's leaf first_) and dE/d(features)
+  bool bf16_ = false;
+  bf16::PairedRows w1_, w1t_;
+  std::vector<float> b1_, h1_, grad_features_;
+  std::vector<uint32_t> packed_;
+  torch::Tensor first_;
 };
 
 }    // namespace

@@ -36,6 +36,10 @@ class NativeLatticeModel {
   // mlspin::Error with the descriptor's message on rejected inputs
   virtual void evaluate(const ModelInputs &in, std::vector<double> &energy, std::vector<double> &spin_grad,
                         ModelTimings &timings) = 0;
+
+  // the first layer in bfloat16 (float32 models on CPUs with AVX512-BF16); false with
+  // `why` where it cannot be
+  virtual bool set_bf16(bool on, std::string &why) = 0;
 };
 
 }    // namespace mlspin

@@ -505,6 +505,16 @@ const std::string &TorchModel::native_reason() const
   return impl_->native_reason;
 }
 
+bool TorchModel::set_bf16(bool on, std::string &why)
+{
+  why.clear();
+  if (!impl_->native) {
+    if (on) why = "the model has no native path (" + impl_->native_reason + ")";
+    return false;
+  }
+  return impl_->native->set_bf16(on, why);
+}
+
 const ModelTimings &TorchModel::timings() const
 {
   return impl_->timings;

@@ -118,6 +118,10 @@ class TorchModel {
   bool native() const;    // the native path is in use
   const std::string &native_reason() const;
 
+  // Native path of float32 models: the first layer of the network in bfloat16
+  // (bf16_gemm.h). Returns whether it is in use; otherwise `why` says why not.
+  bool set_bf16(bool on, std::string &why);
+
   const ModelTimings &timings() const;
   void reset_timings();
   size_t memory_bytes() const;    // held by the last results

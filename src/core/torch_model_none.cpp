@@ -88,6 +88,11 @@ void TorchModel::set_native(bool)
   no_torch();
 }
 
+bool TorchModel::set_bf16(bool, std::string &)
+{
+  no_torch();
+}
+
 bool TorchModel::native() const
 {
   return false;

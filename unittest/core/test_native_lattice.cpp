@@ -2,6 +2,7 @@
 // model's own TorchScript forward(): energies and dE/dS on square and triangular
 // patches with open borders (partially filled stencils), ghost atoms, non-unit spins,
 // float64 and float32; the descriptor's errors with the same text on both paths.
+#include "core/bf16_gemm.h"
 #include "core/error.h"
 #include "core/torch_model.h"
 
@@ -293,4 +294,44 @@ TEST(NativeLattice, TwoThreadsGiveTheSameResults)
   expect_close(two.energy, one.energy, 1e-12, "energies, 2 vs 1 threads");
   expect_close(two.spin_grad, one.spin_grad, 1e-12, "dE/dS, 2 vs 1 threads");
   expect_close(two.spin_grad, script.spin_grad, 1e-12, "dE/dS, 2 threads vs TorchScript");
+}
+
+// bf16 yes: the first layer from bfloat16 inputs (relative rounding 2^-9 of every weight
+// and feature). Each first-layer sum then errs by at most 2^-8 of the sum of its |terms|;
+// measured on the shipped models the gradients move by 1e-5 (triangular) and 1e-3
+// (square) of their largest value (the later layers and the descriptor are unchanged),
+// so the bound 1e-2 holds with a factor 10; a wrong row, pair or tail would be O(1).
+TEST(NativeLattice, Bf16FirstLayerAgreesWithFloat32ToBf16Rounding)
+{
+  for (const char *name : {"/triangular_chiral/model.pt", "/square_double_exchange/model.pt"}) {
+    auto model = load(std::string(MLSPIN_POTENTIALS) + name);
+    ASSERT_TRUE(model->native()) << model->native_reason();
+    const bool square = std::string(name).find("square") != std::string::npos;
+    const Config c = patch(square ? kSquare : kTriangular, 13, 11, model->metadata().cutoff, 9);
+    const Results f32 = evaluate(*model, c, true);
+    std::string why;
+    if (!bf16::supported()) {
+      EXPECT_FALSE(model->set_bf16(true, why));
+      EXPECT_NE(why.find("AVX512-BF16"), std::string::npos) << why;
+      GTEST_SKIP() << "the CPU has no AVX512-BF16";
+    }
+    ASSERT_TRUE(model->set_bf16(true, why)) << why;
+    const Results low = evaluate(*model, c, true);
+    expect_close(low.energy, f32.energy, 1e-2, "bf16 energies");
+    expect_close(low.spin_grad, f32.spin_grad, 1e-2, "bf16 dE/dS");
+    double moved = 0.0;
+    for (size_t k = 0; k < low.spin_grad.size(); k++) moved = std::max(moved, std::fabs(low.spin_grad[k] - f32.spin_grad[k]));
+    EXPECT_GT(moved, 0.0) << "bf16 yes changed nothing: the bfloat16 path did not run";
+    EXPECT_FALSE(model->set_bf16(false, why));
+    const Results back = evaluate(*model, c, true);
+    EXPECT_EQ(back.spin_grad, f32.spin_grad) << "bf16 no restores the float32 first layer";
+  }
+}
+
+TEST(NativeLattice, Bf16IsRefusedForFloat64Models)
+{
+  auto model = load(test_model("lattice_square.pt"));
+  std::string why;
+  EXPECT_FALSE(model->set_bf16(true, why));
+  EXPECT_NE(why.find("float64"), std::string::npos) << why;
 }

@@ -2,6 +2,7 @@
 // TorchScript path (native no) on square and triangular lattices, periodic and with an
 // open border (partial stencils), test and shipped models; chunks; float32; the
 // descriptor's error through LAMMPS; 1 vs 2 MPI ranks with native on.
+#include "core/bf16_gemm.h"
 #include "lammps_session.h"
 #include "pair_mlspin_testing.h"
 
@@ -180,4 +181,23 @@ TEST(PairMLSpinNative, OneAndTwoRanksGiveTheSameResults)
   EXPECT_LT(relative_error(parallel.eatom, serial.eatom), 1e-10);
   EXPECT_LT(relative_error(parallel.fm, serial.fm), 1e-10);
   EXPECT_LT(std::fabs(parallel.pe - serial.pe), 1e-10 * std::fabs(serial.pe));
+}
+
+// bf16 yes: float32 models with the first layer in bfloat16 (test_native_lattice.cpp
+// gives the tolerance), the same on 1 and 2 ranks (every center's sums run in one
+// order, whatever the partition); float64 models ignore it with a warning
+TEST(PairMLSpinNative, Bf16FirstLayer)
+{
+  if (!mlspin::bf16::supported()) GTEST_SKIP() << "the CPU has no AVX512-BF16";
+  const std::string system = lattice_system("square", 12, 10, true, 11);
+  const std::string model = shipped("square_double_exchange");
+  const Result f32 = evaluate(system, model, "native yes");
+  const Result serial = evaluate(system, model, "native yes bf16 yes", MPI_COMM_SELF);
+  const Result parallel = evaluate(system, model, "native yes bf16 yes", MPI_COMM_WORLD);
+  EXPECT_LT(relative_error(serial.fm, f32.fm), 1e-2);
+  EXPECT_GT(relative_error(serial.fm, f32.fm), 0.0);
+  EXPECT_LT(relative_error(parallel.fm, serial.fm), 1e-6);
+  EXPECT_LT(relative_error(parallel.eatom, serial.eatom), 1e-6);
+  const std::string f64 = shipped("square_double_exchange", "model_float64.pt");
+  EXPECT_EQ(evaluate(system, f64, "bf16 yes", MPI_COMM_SELF).fm, evaluate(system, f64, "bf16 no", MPI_COMM_SELF).fm);
 }
