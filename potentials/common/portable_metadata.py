@@ -12,6 +12,7 @@ bitwise the same.
 
     /usr/bin/python3 potentials/common/portable_metadata.py potentials/*/model.pt
     /usr/bin/python3 potentials/common/portable_metadata.py --written-in NAME/fit NAME/model.pt
+    /usr/bin/python3 potentials/common/portable_metadata.py --test-metrics EVAL/metrics.json NAME/model.pt
 """
 
 import argparse
@@ -106,9 +107,27 @@ def write_archive(src_path, dst_path, meta):
             dst.writestr(entry, data)
 
 
-def rewrite(path, written_in=None):
+def with_test_metrics(meta, evaluation):
+    """metrics.test from an `mlspin-train evaluate` output (held-out sets evaluated once
+    after training, e.g. a blind set), with the sets it names (files named as in the
+    potentials' layout: data/NAME.dump beside the model)."""
+    def portable_file(name):
+        return name if "/" in name else "data/" + name
+
+    sets = [{"name": d["name"], "files": [portable_file(f) for f in d["files"]],
+             "sha256": {portable_file(f): h for f, h in d["sha256"].items()}, "snapshots": d["snapshots"]}
+            for d in evaluation["data"]]
+    out = dict(meta, metrics=dict(meta.get("metrics", {}), test=evaluation["metrics"]))
+    out["dataset"] = dict(meta.get("dataset", {}), test=sets)
+    return out
+
+
+def rewrite(path, written_in=None, test_metrics=None):
     module, meta = load_model(path)
     new_meta = portable(meta, os.path.dirname(path) or ".", written_in)
+    if test_metrics:
+        with open(test_metrics) as fh:
+            new_meta = with_test_metrics(new_meta, json.load(fh))
     if new_meta == meta:
         print(f"{path}: unchanged")
         return
@@ -136,9 +155,11 @@ def main():
     p.add_argument("models", nargs="+")
     p.add_argument("--written-in", help="the folder the model files were written to, if they were moved since "
                    "(default: rewrite absolute names of released files)")
+    p.add_argument("--test-metrics", help="metrics.json of `mlspin-train evaluate` on held-out sets evaluated once "
+                   "after training: becomes metrics.test (and dataset.test) of the metadata")
     args = p.parse_args()
     for path in args.models:
-        rewrite(path, args.written_in)
+        rewrite(path, args.written_in, args.test_metrics)
 
 
 if __name__ == "__main__":

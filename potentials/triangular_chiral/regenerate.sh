@@ -179,6 +179,9 @@ if [ "$what" = distill ] || [ "$what" = distill-data ]; then
   $PY "$COMMON/portable_metadata.py" --written-in "$HERE/fit_distill" "$HERE/model_fast.pt"
   # the second blind set, once per file (blind_test_2.json joins the three outputs)
   BLIND2=($D/blind2_q12_s44{1,2,3,4} $D/blind2_c18_s45{1,2,3,4,5,6})
+  # model_fast.pt's metadata: metrics.test = the second blind set (evaluated once)
+  $PY "$ROOT/tools/mlspin-train" evaluate --threads "$THREADS" "$HERE/model_fast.pt" "${BLIND2[@]}" --out "$HERE/fit_distill/blind2"
+  $PY "$COMMON/portable_metadata.py" --test-metrics "$HERE/fit_distill/blind2/metrics.json" "$HERE/model_fast.pt"
   for m in model.pt model_fast.pt; do
     $PY "$COMMON/heldout.py" --threads "$THREADS" --model "$HERE/$m" --out "$HERE/fit_distill/blind2_${m%.pt}.json" \
       --stratify --markdown "${BLIND2[@]}"

@@ -13,6 +13,7 @@ from mlspin_train.convert import committee_member
 from mlspin_train.dataset import read_dataset, write_dataset
 from mlspin_train.export import load_model
 from mlspin_train.physics import predict
+from mlspin_train.runtime import blas_state, restore_blas_state
 from test_convert import batch_of, committee_file
 
 FAST = ["--radius", "2", "--hidden", "32,32", "--batch-size", "4", "--threads", "1", "--quiet", "--seed", "0"]
@@ -20,9 +21,15 @@ FAST = ["--radius", "2", "--hidden", "32,32", "--batch-size", "4", "--threads", 
 
 @pytest.fixture(scope="module")
 def teacher(tmp_path_factory, toy_square):
-    """A model of the toy s-d data (validation R^2 about 0.9)."""
+    """A model of the toy s-d data (validation R^2 about 0.9). Module scope: outside the
+    per-test restoring of thread counts (conftest), so it restores them itself."""
     out = str(tmp_path_factory.mktemp("teacher") / "fit")
-    assert main(["train", toy_square, "--out", out, "--epochs", "30", "--val-fraction", "0.2"] + FAST) == 0
+    threads, blas = torch.get_num_threads(), blas_state()
+    try:
+        assert main(["train", toy_square, "--out", out, "--epochs", "30", "--val-fraction", "0.2"] + FAST) == 0
+    finally:
+        torch.set_num_threads(threads)
+        restore_blas_state(blas)
     return out + "/model.pt"
 
 

@@ -134,7 +134,7 @@ TEST(PairMLSpinFiles, SettingsAndSimulationRequirements)
 {
   const auto setup = box();
   EXPECT_CONTAINS(error_after(setup, "pair_style mlspin speed 11"),
-                 "Unknown pair mlspin keyword speed: use forces, threads, chunk, timers, native, mu, filling or tolerance");
+                 "Unknown pair mlspin keyword speed: use forces, threads, chunk, timers, native, bf16, mu, filling or tolerance");
   EXPECT_CONTAINS(error_after(setup, "pair_style mlspin threads 0"), "Pair mlspin threads must be a positive integer, got 0");
   EXPECT_CONTAINS(error_after(setup, "pair_style mlspin forces"), "Pair mlspin keyword forces needs a value");
   EXPECT_CONTAINS(error_after(setup, "newton off on\n" + pair("heisenberg.pt") + "run 0 post no"),
