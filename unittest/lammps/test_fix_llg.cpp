@@ -407,18 +407,26 @@ thermo_style custom step pe press
   EXPECT_LE(mlspin_test::max_relative_difference(f, fresh.gather("f", 3), 1e-6), 1e-10);
 }
 
-// With spin-independent forces, lattice moving must move atoms exactly like fix nve,
-// and atoms outside the group must keep positions and spins.
-TEST(FixLLG, LatticeMovingMatchesVelocityVerletAndRespectsTheGroup)
-{
-  const std::string setup = std::string(kLattice) + R"(
+namespace {
+
+// kLattice with spin-independent pair forces and thermal velocities: atoms move
+const char *kMovingLattice = R"(
 pair_style hybrid/overlay lj/cut 5.0 spin/exchange 2.6
 pair_coeff * * lj/cut 0.01 2.3
 pair_coeff * * spin/exchange exchange 2.6 0.02 0.0 1.0
 velocity all create 300 4928 loop geom
 region left block 0 5 INF INF INF INF
 group left region left
+group right subtract all left
 )";
+
+}    // namespace
+
+// With spin-independent forces, lattice moving must move atoms exactly like fix nve,
+// and atoms outside the group must keep positions and spins.
+TEST(FixLLG, LatticeMovingMatchesVelocityVerletAndRespectsTheGroup)
+{
+  const std::string setup = std::string(kLattice) + kMovingLattice;
   std::vector<double> x_llg, v_llg, x0;
   std::vector<Vec> s0, s_llg;
   {
@@ -446,21 +454,6 @@ group left region left
   EXPECT_GT(changed_inside, 1e-3);
   EXPECT_EQ(changed_outside, 0.0);
 }
-
-namespace {
-
-// kLattice with spin-independent pair forces and thermal velocities: atoms move
-const char *kMovingLattice = R"(
-pair_style hybrid/overlay lj/cut 5.0 spin/exchange 2.6
-pair_coeff * * lj/cut 0.01 2.3
-pair_coeff * * spin/exchange exchange 2.6 0.02 0.0 1.0
-velocity all create 300 4928 loop geom
-region left block 0 5 INF INF INF INF
-group left region left
-group right subtract all left
-)";
-
-}    // namespace
 
 // fix llg keeps the local indices of its group between neighbor-list builds. LAMMPS
 // reorders atoms (atom_modify sort) and moves them between ranks only at a build: with
