@@ -12,15 +12,18 @@ WORKERS=${WORKERS:-2}
 THREADS=${THREADS:-2}
 PY=/usr/bin/python3
 
+# The field source of the jobs: sd/tb with HAM, unless FIELD gives other in.sd_tb_* variables,
+# e.g. FIELD="-var pair mlspin -var coeff 'MODEL site'" (configurations labelled by a model)
+field() { echo "${FIELD:-"-var ham '$HAM'"}"; }
 traj() {  # traj NAME LATTICE_DATA SEED ALPHA DT STEPS EVERY: ED-LLG quench, T = 0
-  echo "$1 $LMP -in $COMMON/in.sd_tb_trajectory -log none -screen none -var name $1 -var data $2 -var ham '$HAM' -var seed $3 -var alpha $4 -var dt $5 -var steps $6 -var every $7"
+  echo "$1 $LMP -in $COMMON/in.sd_tb_trajectory -log none -screen none -var name $1 -var data $2 $(field) -var seed $3 -var alpha $4 -var dt $5 -var steps $6 -var every $7"
 }
 configs() {  # configs NAME LATTICE_DATA N [make_configs options]: independent configurations
   local name=$1 data=$2 n=$3; shift 3
-  echo "$name $PY $COMMON/make_configs.py configs --n $n --out $name $* && $LMP -in $COMMON/in.sd_tb_configs -log none -screen none -var name $name -var data $data -var cfg $name -var n $n -var ham '$HAM'"
+  echo "$name $PY $COMMON/make_configs.py configs --n $n --out $name $* && $LMP -in $COMMON/in.sd_tb_configs -log none -screen none -var name $name -var data $data -var cfg $name -var n $n $(field)"
 }
 perturb() {  # perturb NAME LATTICE_DATA FROM_DUMP N SEED: snapshots + noise of amplitude 0.02 to 0.3
-  echo "$1 $PY $COMMON/make_configs.py perturb --dump $3 --n $4 --seed $5 --sigma 0.02,0.3 --out $1 && $LMP -in $COMMON/in.sd_tb_configs -log none -screen none -var name $1 -var data $2 -var cfg $1 -var n $4 -var ham '$HAM'"
+  echo "$1 $PY $COMMON/make_configs.py perturb --dump $3 --n $4 --seed $5 --sigma 0.02,0.3 --out $1 && $LMP -in $COMMON/in.sd_tb_configs -log none -screen none -var name $1 -var data $2 -var cfg $1 -var n $4 $(field)"
 }
 mkdir -p "$DATA"
 DATA=$(cd "$DATA" && pwd)

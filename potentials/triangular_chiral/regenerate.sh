@@ -133,18 +133,15 @@ if [ "$what" = distill ] || [ "$what" = distill-data ]; then
   [ -f tri24.data ] || $PY "$COMMON/make_configs.py" lattice --lattice triangular --L 24 --out tri24.data
   # configurations from the committee in float32 (model.pt: the same fields to 1e-7), labels
   # from the float64 file in the training
-  teach_traj() {  # teach_traj NAME SEED ALPHA: 24x24 ML-LLG quench with the committee, t = 500
-    echo "$1 $LMP -in $COMMON/in.sd_tb_trajectory -log none -screen none -var name $1 -var data tri24.data -var pair mlspin -var coeff '$HERE/model.pt site' -var seed $2 -var alpha $3 -var dt 0.2 -var steps 2500 -var every 25"
-  }
-  teach_configs() {  # teach_configs NAME LATTICE_DATA N [make_configs options]
-    local name=$1 data=$2 n=$3; shift 3
-    echo "$name $PY $COMMON/make_configs.py configs --n $n --out $name $* && $LMP -in $COMMON/in.sd_tb_configs -log none -screen none -var name $name -var data $data -var cfg $name -var n $n -var pair mlspin -var coeff '$HERE/model.pt site'"
-  }
+  TEACH="-var pair mlspin -var coeff '$HERE/model.pt site'"
   {
     # configurations labelled by the teacher (first: the training needs them)
-    for s in 501 502 503 504 505 506; do teach_traj teach_q24_s$s $s $([ $((s % 2)) = 1 ] && echo 1.0 || echo 0.5); done
-    teach_configs teach_c12 tri12.data 3000 --lattice triangular --L 12 --seed 511
-    teach_configs teach_c18 tri18.data 800 --lattice triangular --L 18 --seed 512
+    # (24x24 ML-LLG quenches with the committee, t = 500, alpha 1 for odd and 0.5 for even seeds)
+    for s in 501 502 503 504 505 506; do
+      FIELD=$TEACH traj teach_q24_s$s tri24.data $s $([ $((s % 2)) = 1 ] && echo 1.0 || echo 0.5) 0.2 2500 25
+    done
+    FIELD=$TEACH configs teach_c12 tri12.data 3000 --lattice triangular --L 12 --seed 511
+    FIELD=$TEACH configs teach_c18 tri18.data 800 --lattice triangular --L 18 --seed 512
     # the ED validation sets of release 5 (early stopping and the choice between fits)
     quench12 valid 9 1500
     configs valid_c18 tri18.data 100 --lattice triangular --L 18 --seed 103
@@ -154,7 +151,7 @@ if [ "$what" = distill ] || [ "$what" = distill-data ]; then
     for s in 451 452 453 454 455 456; do configs blind2_c18_s$s tri18.data 10 --lattice triangular --L 18 --seed $s; done
   } > jobs_distill.txt
   run_list jobs_distill.txt
-  { perturb teach_p24 tri24.data "$(echo teach_q24_s50?.dump)" 600 513 | sed "s|-var ham '$HAM'|-var pair mlspin -var coeff '$HERE/model.pt site'|"; } > jobs_distill2.txt
+  FIELD=$TEACH perturb teach_p24 tri24.data "$(echo teach_q24_s50?.dump)" 600 513 > jobs_distill2.txt
   run_list jobs_distill2.txt
   [ "$what" = distill-data ] && exit 0
   D=$DATA

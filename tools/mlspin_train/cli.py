@@ -125,9 +125,9 @@ def _type_map(sets: Sequence[Dataset], species: Optional[Sequence[str]]):
 
 def _teacher(args):
     """(model, metadata) of --teacher, or (None, {})."""
+    if args.init_member is not None and not args.init:
+        raise DataError("--init-member needs --init MODEL")
     if not args.teacher:
-        if args.init_member is not None and not args.init:
-            raise DataError("--init-member needs --init MODEL")
         return None, {}
     if getattr(args, "mu_input", False):
         raise DataError("--teacher with --mu-input is not supported yet: the labels of a mu-aware teacher would need each snapshot's mu")

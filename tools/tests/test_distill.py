@@ -100,8 +100,9 @@ def test_init_member_starts_from_the_committee_member(tmp_path, toy_square):
 def test_teacher_needs_labelled_validation_data(tmp_path, toy_square, teacher, capsys):
     assert main(["train", toy_square, "--out", str(tmp_path / "x"), "--teacher", teacher] + FAST) != 0
     assert "--teacher needs --valid" in capsys.readouterr().err
-    assert main(["train", toy_square, "--out", str(tmp_path / "y"), "--init-member", "2"] + FAST) != 0
-    assert "--init-member needs --init" in capsys.readouterr().err
+    for teacher_args in ([], ["--teacher", teacher, "--valid", toy_square]):
+        assert main(["train", toy_square, "--out", str(tmp_path / "y"), "--init-member", "2"] + teacher_args + FAST) != 0
+        assert "--init-member needs --init" in capsys.readouterr().err
 
 
 def test_descriptor_of_takes_the_files_descriptor(tmp_path, toy_square, teacher):
