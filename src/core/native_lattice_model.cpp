@@ -10,6 +10,7 @@
 #include <torch/script.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <type_traits>
 
@@ -177,11 +178,55 @@ torch::Tensor activate(Activation a, const torch::Tensor &x)
   return x;
 }
 
+// f'(x) and f''(x) of the activation, for derivatives in mu by forward mode
+void activation_derivatives(Activation a, const torch::Tensor &x, torch::Tensor &d1, torch::Tensor &d2)
+{
+  switch (a) {
+    case Activation::tanh: {
+      const auto t = torch::tanh(x);
+      d1 = 1 - t * t;
+      d2 = -2 * t * d1;
+      return;
+    }
+    case Activation::silu: {    // x sigma(x)
+      const auto sg = torch::sigmoid(x);
+      d1 = sg * (1 + x * (1 - sg));
+      d2 = sg * (1 - sg) * (2 + x * (1 - 2 * sg));
+      return;
+    }
+    case Activation::softplus: {    // linear above the threshold 20, as torch::softplus
+      const auto sg = torch::sigmoid(x);
+      const auto linear = x > 20.0;
+      d1 = torch::where(linear, torch::ones_like(x), sg);
+      d2 = torch::where(linear, torch::zeros_like(x), sg * (1 - sg));
+      return;
+    }
+    case Activation::gelu: {    // x Phi(x): Phi + x phi, phi (2 - x^2)
+      const auto phi = torch::exp(-0.5 * x * x) * (1.0 / std::sqrt(2.0 * M_PI));
+      d1 = 0.5 * (1 + torch::erf(x * (1.0 / std::sqrt(2.0)))) + x * phi;
+      d2 = phi * (2 - x * x);
+      return;
+    }
+  }
+}
+
 struct Network {
   std::vector<torch::Tensor> weight, bias;    // in the model's dtype; layer 1 standardised and reordered
   Activation activation = Activation::silu;
   double energy_scale = 1.0, energy_shift = 0.0, magnitude_coef = 0.0;
+  // contract 2 (MLSpinMuModel): the mu column of layer 1 ([H, 1]), the standardisation
+  // of mu, the baseline density nbar and compressibility chi (model.py)
+  bool takes_mu = false;
+  torch::Tensor w_mu;
+  double mu_mean = 0.0, mu_scale = 1.0, density_shift = 0.0, compressibility = 0.0;
 };
+
+double scalar_buffer(const torch::jit::Module &module, const std::string &name)
+{
+  const auto t = tensor_attr(module, name).to(torch::kFloat64);
+  if (t.numel() != 1) not_recognised(name + " of one species");
+  return t.reshape({-1})[0].item<double>();
+}
 
 // Network of MLSpinModel: nets = [Sequential(Linear, Activation, ..., Linear)]
 Network read_network(const torch::jit::Module &module, const std::vector<int64_t> &order, const std::string &activation,
@@ -213,8 +258,19 @@ Network read_network(const torch::jit::Module &module, const std::vector<int64_t
   const auto mean = tensor_attr(module, "feature_mean").to(torch::kFloat64);
   const auto scale = tensor_attr(module, "feature_scale").to(torch::kFloat64);
   auto &w1 = net.weight[0];
-  if (w1.dim() != 2 || w1.size(1) != n_feat || mean.numel() != n_feat || scale.numel() != n_feat)
+  // files written before contract 2 have no takes_mu attribute
+  net.takes_mu = module.hasattr("takes_mu") && attribute(module, "takes_mu").toBool();
+  const int64_t n_in = n_feat + (net.takes_mu ? 1 : 0);    // mu: the last input
+  if (w1.dim() != 2 || w1.size(1) != n_in || mean.numel() != n_feat || scale.numel() != n_feat)
     not_recognised("the first layer or the feature statistics do not match the descriptor");
+  if (net.takes_mu) {
+    net.w_mu = w1.narrow(1, n_feat, 1).clone();
+    w1 = w1.narrow(1, 0, n_feat);
+    net.mu_mean = scalar_buffer(module, "mu_mean");
+    net.mu_scale = scalar_buffer(module, "mu_scale");
+    net.density_shift = scalar_buffer(module, "density_shift");
+    net.compressibility = scalar_buffer(module, "compressibility");
+  }
   if (net.weight.back().size(0) != 1) not_recognised("the last layer has more than one output");
   // W (x - m) / s + b over features in column_order: columns picked and divided once
   const auto idx = torch::tensor(order, torch::kInt64);
@@ -223,6 +279,7 @@ Network read_network(const torch::jit::Module &module, const std::vector<int64_t
   net.bias[0] = net.bias[0] - torch::mv(w1, m);
   for (auto &w : net.weight) w = w.to(dtype).contiguous();
   for (auto &b : net.bias) b = b.to(dtype).unsqueeze(1).contiguous();
+  if (net.takes_mu) net.w_mu = net.w_mu.to(dtype).contiguous();
 
   const auto shift = tensor_attr(module, "energy_shift").to(torch::kFloat64);
   const auto coef = tensor_attr(module, "magnitude_coef").to(torch::kFloat64);
@@ -242,59 +299,83 @@ template <typename T> class NativeLattice : public NativeLatticeModel {
   }
 
   void evaluate(const ModelInputs &in, std::vector<double> &energy, std::vector<double> &spin_grad,
-                ModelTimings &timings) override
+                std::vector<double> *electrons, ModelTimings &timings) override
   {
-    const int64_t n = in.n_local, n_atoms = in.n_atoms, nf = kernel_.n_features();
-    for (int64_t k = 0; k < n; k++)
-      if (in.types[k] != 0) throw Error("mlspin model: a type index is outside 0..0");
+    if (net_.takes_mu) {
+      if (!electrons) throw Error("mlspin model: a model with the mu input evaluated without electron numbers");
+      evaluate_mu(in, energy, spin_grad, *electrons, timings);
+      return;
+    }
+    const int64_t n = in.n_local, nf = kernel_.n_features();
     auto start = Clock::now();
-    // the descriptor on LibTorch's intra-op threads (pair_style mlspin threads N)
-    kernel_.set_parallel(at::get_num_threads(), [](int64_t parts, const std::function<void(int64_t)> &task) {
-      at::parallel_for(0, parts, 1, [&](int64_t begin, int64_t end) {
-        for (int64_t p = begin; p < end; p++) task(p);
-      });
-    });
-    kernel_.place(n_atoms, n, in.n_edges, in.edge_index, in.edge_vec);
-    spin_.assign(in.spin, in.spin + 3 * n_atoms);    // in the model's dtype
-    grad_.assign(3 * n_atoms, T(0));
+    prepare(in);
+    grad_.assign(3 * in.n_atoms, T(0));
     energy.resize(n);
     double t_forward = seconds_since(start), t_backward = 0.0;
 
-    // Slices of centers: their features (about 4 MiB) stay in the cache between the
-    // descriptor and the network. Smaller slices make the descriptor faster, but the
-    // matrix products slower (BLAS packs the weights once per product): 4 MiB was
-    // the best total for the shipped models (1928 and 745 features) on one core.
-    const int64_t slice = std::max<int64_t>(16, std::min<int64_t>(1024, (int64_t(4) << 20) / (sizeof(T) * nf)));
+    const int64_t slice = slice_size();
     features_.resize(nf * std::min(slice, std::max<int64_t>(n, 1)));
     for (int64_t first = 0; first < n; first += slice) {
       const int64_t count = std::min(slice, n - first);
       start = Clock::now();
       kernel_.forward(spin_.data(), first, count, features_.data());
       timings.descriptor_forward += seconds_since(start);
-      const torch::Tensor h = network(first, count, energy.data() + first);
+      const torch::Tensor h = network(count);
+      site_energies(h, first, count, 0.0, energy.data() + first);
       t_forward += seconds_since(start);
 
       start = Clock::now();
-      const auto seed = torch::full({count}, net_.energy_scale, torch::TensorOptions().dtype(dtype_));
-      const T *grad_features = feature_gradient(h, seed, count);
+      const T *grad_features = feature_gradient(h, energy_seed(count), count);
       const auto mid = Clock::now();
       kernel_.backward(spin_.data(), first, count, grad_features, grad_.data());
       timings.descriptor_backward += seconds_since(mid);
       t_backward += seconds_since(start);
     }
-
     start = Clock::now();
-    // d c (|S|^2 - 1) / dS for the centers
-    const T c = static_cast<T>(net_.magnitude_coef);
-    for (int64_t k = 0; k < 3 * n; k++) grad_[k] += T(2) * c * spin_[k];
-    spin_grad.assign(grad_.begin(), grad_.end());
+    finish_gradient(n, spin_grad);
     timings.forward += t_forward;
     timings.backward += t_backward + seconds_since(start);
+  }
+
+  ElectronCount count_electrons(const ModelInputs &in, ModelTimings &timings) override
+  {
+    if (!net_.takes_mu) throw Error("mlspin model: electron numbers of a model without the mu input");
+    first_layer_of_all(in, timings);
+    const auto start = Clock::now();
+    torch::NoGradGuard no_grad;
+    const double dmu = in.mu - net_.mu_mean;
+    const int64_t n = in.n_local, slice = slice_size();
+    double sum_dh = 0.0, sum_d2h = 0.0;
+    for (int64_t first = 0; first < n; first += slice) {
+      const int64_t count = std::min(slice, n - first);
+      // forward mode in mu: z, dz/dmu, d2z/dmu2 through the layers after the first
+      // (layer 1 is linear in mu: its second derivative is zero)
+      torch::Tensor z = first_layer_at_mu(first, count, dmu);
+      torch::Tensor dz = (net_.w_mu / net_.mu_scale).expand({z.size(0), count});
+      torch::Tensor d2z = torch::zeros_like(z);
+      for (size_t k = 1; k < net_.weight.size(); k++) {
+        torch::Tensor f1, f2;
+        activation_derivatives(net_.activation, z, f1, f2);
+        const torch::Tensor y = activate(net_.activation, z), y1 = f1 * dz, y2 = f2 * dz * dz + f1 * d2z;
+        z = torch::addmm(net_.bias[k], net_.weight[k], y);
+        dz = torch::mm(net_.weight[k], y1);
+        d2z = torch::mm(net_.weight[k], y2);
+      }
+      sum_dh += dz[0].to(torch::kFloat64).sum().item<double>();
+      sum_d2h += d2z[0].to(torch::kFloat64).sum().item<double>();
+    }
+    // n_i = nbar + chi dmu - energy_scale dh_i/dmu
+    ElectronCount c;
+    c.electrons = static_cast<double>(n) * (net_.density_shift + net_.compressibility * dmu) - net_.energy_scale * sum_dh;
+    c.slope = static_cast<double>(n) * net_.compressibility - net_.energy_scale * sum_d2h;
+    timings.forward += seconds_since(start);
+    return c;
   }
 
   bool set_bf16(bool on, std::string &why) override
   {
     bf16_ = false;
+    layer1_valid_ = false;    // the kept first layer was made with the other setting
     why.clear();
     if (!on) return false;
     if constexpr (!std::is_same_v<T, float>) {
@@ -320,71 +401,220 @@ template <typename T> class NativeLattice : public NativeLatticeModel {
   }
 
  private:
-  // the first layer's output (bias + W1 x) of the features of `count` centers, in
-  // bfloat16 (float models only): a leaf of the network's graph
-  torch::Tensor first_layer_bf16(int64_t count)
+  // type check, the descriptor's placement of the edges, the spins in the model's dtype
+  void prepare(const ModelInputs &in)
+  {
+    for (int64_t k = 0; k < in.n_local; k++)
+      if (in.types[k] != 0) throw Error("mlspin model: a type index is outside 0..0");
+    // the descriptor on LibTorch's intra-op threads (pair_style mlspin threads N)
+    kernel_.set_parallel(at::get_num_threads(), [](int64_t parts, const std::function<void(int64_t)> &task) {
+      at::parallel_for(0, parts, 1, [&](int64_t begin, int64_t end) {
+        for (int64_t p = begin; p < end; p++) task(p);
+      });
+    });
+    kernel_.place(in.n_atoms, in.n_local, in.n_edges, in.edge_index, in.edge_vec);
+    spin_.assign(in.spin, in.spin + 3 * in.n_atoms);
+  }
+
+  // Slices of centers: their features (about 4 MiB) stay in the cache between the
+  // descriptor and the network. Smaller slices make the descriptor faster, but the
+  // matrix products slower (BLAS packs the weights once per product): 4 MiB was
+  // the best total for the shipped models (1928 and 745 features) on one core.
+  int64_t slice_size() const
+  {
+    return std::max<int64_t>(16, std::min<int64_t>(1024, (int64_t(4) << 20) / (sizeof(T) * kernel_.n_features())));
+  }
+
+  torch::Tensor energy_seed(int64_t count) const
+  {
+    return torch::full({count}, net_.energy_scale, torch::TensorOptions().dtype(dtype_));
+  }
+
+  // the centers' d c (|S|^2 - 1)/dS added, dE/dS to spin_grad in float64
+  void finish_gradient(int64_t n, std::vector<double> &spin_grad)
+  {
+    const T c = static_cast<T>(net_.magnitude_coef);
+    for (int64_t k = 0; k < 3 * n; k++) grad_[k] += T(2) * c * spin_[k];
+    spin_grad.assign(grad_.begin(), grad_.end());
+  }
+
+  // ---- contract 2 ----
+
+  // W1 x + b1 of every center into layer1_ ([H][count] blocks of slice_size() centers),
+  // unless the inputs are those it was made from
+  void first_layer_of_all(const ModelInputs &in, ModelTimings &timings)
+  {
+    if (layer1_valid_ && same_inputs(in)) return;
+    const auto start = Clock::now();
+    prepare(in);
+    const int64_t n = in.n_local, nf = kernel_.n_features(), m = net_.weight[0].size(0), slice = slice_size();
+    layer1_.resize(m * n);
+    features_.resize(nf * std::min(slice, std::max<int64_t>(n, 1)));
+    for (int64_t first = 0; first < n; first += slice) {
+      const int64_t count = std::min(slice, n - first);
+      const auto mid = Clock::now();
+      kernel_.forward(spin_.data(), first, count, features_.data());
+      timings.descriptor_forward += seconds_since(mid);
+      T *out = layer1_.data() + m * first;
+      if (bf16_) {
+        first_layer_bf16_into(count, out);
+      } else {
+        const auto opts = torch::TensorOptions().dtype(dtype_);
+        auto result = torch::from_blob(out, {m, count}, opts);
+        torch::addmm_out(result, net_.bias[0], net_.weight[0], torch::from_blob(features_.data(), {nf, count}, opts));
+      }
+    }
+    remember_inputs(in);
+    timings.forward += seconds_since(start);
+  }
+
+  bool same_inputs(const ModelInputs &in) const
+  {
+    const auto same = [](const auto &kept, const auto *now, int64_t size) {
+      return static_cast<int64_t>(kept.size()) == size &&
+          (size == 0 || std::memcmp(kept.data(), now, size * sizeof(*now)) == 0);
+    };
+    return in.n_local == key_n_local_ && same(key_spin_, in.spin, 3 * in.n_atoms) &&
+        same(key_edge_index_, in.edge_index, 2 * in.n_edges) && same(key_edge_vec_, in.edge_vec, 3 * in.n_edges);
+  }
+
+  void remember_inputs(const ModelInputs &in)
+  {
+    key_n_local_ = in.n_local;
+    key_spin_.assign(in.spin, in.spin + 3 * in.n_atoms);
+    key_edge_index_.assign(in.edge_index, in.edge_index + 2 * in.n_edges);
+    key_edge_vec_.assign(in.edge_vec, in.edge_vec + 3 * in.n_edges);
+    layer1_valid_ = true;
+  }
+
+  // layer 1's output of centers first..first+count-1 at mu0 + dmu (a new tensor)
+  torch::Tensor first_layer_at_mu(int64_t first, int64_t count, double dmu)
+  {
+    const int64_t m = net_.weight[0].size(0);
+    const auto kept = torch::from_blob(layer1_.data() + m * first, {m, count}, torch::TensorOptions().dtype(dtype_));
+    return kept + net_.w_mu * (dmu / net_.mu_scale);
+  }
+
+  void evaluate_mu(const ModelInputs &in, std::vector<double> &energy, std::vector<double> &spin_grad,
+                   std::vector<double> &electrons, ModelTimings &timings)
+  {
+    first_layer_of_all(in, timings);
+    auto start = Clock::now();
+    const int64_t n = in.n_local, slice = slice_size();
+    const double dmu = in.mu - net_.mu_mean;
+    grad_.assign(3 * in.n_atoms, T(0));
+    energy.resize(n);
+    electrons.resize(n);
+    double t_forward = seconds_since(start), t_backward = 0.0;
+    const double baseline = -net_.density_shift * dmu - 0.5 * net_.compressibility * dmu * dmu;
+    const auto w_mu = net_.w_mu.reshape({-1});
+    for (int64_t first = 0; first < n; first += slice) {
+      const int64_t count = std::min(slice, n - first);
+      start = Clock::now();
+      const torch::Tensor z1 = first_layer_at_mu(first, count, dmu).requires_grad_(true);
+      const torch::Tensor h = layers_after_first(z1);
+      site_energies(h, first, count, baseline, energy.data() + first);
+      t_forward += seconds_since(start);
+
+      start = Clock::now();
+      const torch::Tensor g1 = torch::autograd::grad({h}, {z1}, {energy_seed(count)}, false, false)[0].contiguous();
+      // n_i = nbar + chi dmu - d e_i/d mu, d e_i/d mu = w_mu . dE_i/dz1 / mu_scale
+      const auto de_dmu = (torch::mv(g1.t(), w_mu) / net_.mu_scale).to(torch::kFloat64).contiguous();
+      const double *d = de_dmu.data_ptr<double>();
+      for (int64_t k = 0; k < count; k++)
+        electrons[first + k] = net_.density_shift + net_.compressibility * dmu - d[k];
+      const T *grad_features = first_layer_gradient(g1, count);
+      const auto mid = Clock::now();
+      kernel_.backward(spin_.data(), first, count, grad_features, grad_.data());
+      timings.descriptor_backward += seconds_since(mid);
+      t_backward += seconds_since(start);
+    }
+    start = Clock::now();
+    finish_gradient(n, spin_grad);
+    timings.forward += t_forward;
+    timings.backward += t_backward + seconds_since(start);
+  }
+
+  // the layers after the first from layer 1's output z1: h[0] with its graph
+  torch::Tensor layers_after_first(const torch::Tensor &z1) const
+  {
+    torch::Tensor h = z1;
+    for (size_t k = 1; k < net_.weight.size(); k++)
+      h = torch::addmm(net_.bias[k], net_.weight[k], activate(net_.activation, h));
+    return h[0];
+  }
+
+  // ---- contract 1 and 2 ----
+
+  // bias + W1 x of the features of `count` centers in bfloat16 (float models only)
+  void first_layer_bf16_into(int64_t count, T *out)
   {
     if constexpr (std::is_same_v<T, float>) {
-      const int64_t nf = kernel_.n_features(), m = w1_.rows();
-      const int64_t stride = bf16::pack_columns(features_.data(), nf, count, count, packed_);
-      h1_.resize(m * count);
-      bf16::multiply(w1_, packed_.data(), count, stride, b1_.data(), h1_.data(), count);
-      first_ = torch::from_blob(h1_.data(), {m, count}, torch::TensorOptions().dtype(dtype_));
-      return first_.requires_grad_(true);
+      const int64_t stride = bf16::pack_columns(features_.data(), kernel_.n_features(), count, count, packed_);
+      bf16::multiply(w1_, packed_.data(), count, stride, b1_.data(), out, count);
     } else {
       throw Error("mlspin model: bfloat16 path of a float64 model");
     }
   }
 
-  // dE/d(features) of the slice (layout [n_features][count]), from the network's output h
-  const T *feature_gradient(const torch::Tensor &h, const torch::Tensor &seed, int64_t count)
+  // the first layer's output in bfloat16: a leaf of the network's graph
+  torch::Tensor first_layer_bf16(int64_t count)
+  {
+    const int64_t m = net_.weight[0].size(0);
+    h1_.resize(m * count);
+    first_layer_bf16_into(count, h1_.data());
+    first_ = torch::from_blob(h1_.data(), {m, count}, torch::TensorOptions().dtype(dtype_));
+    return first_.requires_grad_(true);
+  }
+
+  // dE/d(features) = W1^T dE/dz1 ([n_features][count]), in bfloat16 with bf16 yes
+  const T *first_layer_gradient(const torch::Tensor &g1, int64_t count)
   {
     if constexpr (std::is_same_v<T, float>) {
       if (bf16_) {
-        // dE/dh1 by autograd, then W1^T dE/dh1 in bfloat16
-        const torch::Tensor g1 = torch::autograd::grad({h}, {first_}, {seed}, false, false)[0].contiguous();
         const int64_t stride = bf16::pack_columns(g1.data_ptr<float>(), w1_.rows(), count, count, packed_);
         grad_features_.resize(kernel_.n_features() * count);
         bf16::multiply(w1t_, packed_.data(), count, stride, nullptr, grad_features_.data(), count);
         return grad_features_.data();
       }
     }
+    gx_ = torch::mm(net_.weight[0].t(), g1).contiguous();
+    return gx_.data_ptr<T>();
+  }
+
+  // dE/d(features) of the slice (layout [n_features][count]), from the network's output h
+  const T *feature_gradient(const torch::Tensor &h, const torch::Tensor &seed, int64_t count)
+  {
+    if (bf16_) {    // dE/dz1 by autograd, then W1^T dE/dz1 in bfloat16
+      const torch::Tensor g1 = torch::autograd::grad({h}, {first_}, {seed}, false, false)[0].contiguous();
+      return first_layer_gradient(g1, count);
+    }
     gx_ = torch::autograd::grad({h}, {x_}, {seed}, false, false)[0].contiguous();
     return gx_.data_ptr<T>();
   }
 
-  // The network on the features of centers first..first+count-1 (features_), with
-  // autograd from the features (x_) or, in bfloat16, from the first layer's output
-  // (first_) on; their energies to `energy`. Returns h[0] (the network's output, with
-  // its graph).
-  torch::Tensor network(int64_t first, int64_t count, double *energy)
+  // The network on the features of `count` centers (features_), with autograd from the
+  // features (x_) or, in bfloat16, from the first layer's output (first_) on. Returns
+  // h[0] (the network's output, with its graph).
+  torch::Tensor network(int64_t count)
   {
-    const int64_t nf = kernel_.n_features();
-    torch::Tensor h;
-    size_t k0 = 0;
-    if (bf16_) {
-      h = activate(net_.activation, first_layer_bf16(count));
-      k0 = 1;
-    } else {
-      x_ = torch::from_blob(features_.data(), {nf, count}, torch::TensorOptions().dtype(dtype_));
-      x_.requires_grad_(true);
-      h = x_;
-    }
-    for (size_t k = k0; k < net_.weight.size(); k++) {
-      h = torch::addmm(net_.bias[k], net_.weight[k], h);
-      if (k + 1 < net_.weight.size()) h = activate(net_.activation, h);
-    }
-    h = h[0];
-    // e = h * energy_scale + energy_shift + c (|S|^2 - 1), in the model's dtype
+    if (bf16_) return layers_after_first(first_layer_bf16(count));
+    x_ = torch::from_blob(features_.data(), {kernel_.n_features(), count}, torch::TensorOptions().dtype(dtype_));
+    x_.requires_grad_(true);
+    return layers_after_first(torch::addmm(net_.bias[0], net_.weight[0], x_));
+  }
+
+  // e = h * energy_scale + energy_shift + c (|S|^2 - 1) (in the model's dtype) + baseline
+  void site_energies(const torch::Tensor &h, int64_t first, int64_t count, double baseline, double *energy) const
+  {
     const auto e = (h.detach() * net_.energy_scale + net_.energy_shift).contiguous();
     const T *ev = e.data_ptr<T>();
     const T c = static_cast<T>(net_.magnitude_coef);
     for (int64_t k = 0; k < count; k++) {
       const T *s = spin_.data() + 3 * (first + k);
       const T length2 = s[0] * s[0] + s[1] * s[1] + s[2] * s[2];
-      energy[k] = static_cast<double>(ev[k] + c * (length2 - T(1)));
+      energy[k] = static_cast<double>(ev[k] + c * (length2 - T(1))) + baseline;
     }
-    return h;
   }
 
  private:
@@ -393,14 +623,21 @@ template <typename T> class NativeLattice : public NativeLatticeModel {
   torch::Dtype dtype_;
   std::vector<T> spin_, grad_, features_;
   torch::Tensor x_;     // features_ as the leaf of the network's graph
-  torch::Tensor gx_;    // dE/d(features) from autograd
+  torch::Tensor gx_;    // dE/d(features)
   // bfloat16 first layer (set_bf16): W1 and W1^T as pairs, its bias, the packed
   // operand, the layer's output (the graph's leaf first_) and dE/d(features)
   bool bf16_ = false;
   bf16::PairedRows w1_, w1t_;
-  std::vector<float> b1_, h1_, grad_features_;
+  std::vector<float> b1_, grad_features_;
+  std::vector<T> h1_;
   std::vector<uint32_t> packed_;
   torch::Tensor first_;
+  // contract 2: W1 x + b1 of all centers, and the inputs it was made from
+  std::vector<T> layer1_;
+  bool layer1_valid_ = false;
+  int64_t key_n_local_ = -1;
+  std::vector<double> key_spin_, key_edge_vec_;
+  std::vector<int64_t> key_edge_index_;
 };
 
 }    // namespace
@@ -418,7 +655,8 @@ std::unique_ptr<NativeLatticeModel> NativeLatticeModel::create(const torch::jit:
     const std::string activation = model.is_object() ? model.value("activation", std::string("silu")) : "silu";
     const std::string dtype_name = meta.value("dtype", std::string());
     const torch::Dtype dtype = dtype_name == "float32" ? torch::kFloat32 : torch::kFloat64;
-    if (!ends_with(type_name(module), ".MLSpinModel")) not_recognised("the module is " + type_name(module));
+    if (!ends_with(type_name(module), ".MLSpinModel") && !ends_with(type_name(module), ".MLSpinMuModel"))
+      not_recognised("the module is " + type_name(module));
     if (int_attr(module, "n_species") != 1) not_recognised("the module has more than one species");
     if (attribute(module, "uses_positions").toBool()) not_recognised("the model uses positions");
 

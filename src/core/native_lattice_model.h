@@ -7,6 +7,15 @@
 //   h = net((x - mean) / scale)                 standardisation folded into layer 1
 //   e_i = h_i * energy_scale + energy_shift + magnitude_coef (|S_i|^2 - 1)
 //
+// Contract 2 models (MLSpinMuModel, the mu input): mu enters the first layer as a bias
+// per center, h = net(W1 x + b1 + w_mu u), u = (mu - mu0)/mu_scale, and
+//   omega_i = e_i - nbar (mu - mu0) - chi (mu - mu0)^2 / 2,
+//   n_i = -d omega_i/d mu = nbar + chi (mu - mu0) - energy_scale dh_i/d mu.
+// W1 x + b1 does not depend on mu: it is kept for all centers while the spins and
+// edges stay those of the last call, so that the electron counts of a canonical solve
+// (forward-mode derivatives in mu through the layers after the first) and the full
+// evaluation at the solved mu need the descriptor and the first layer once.
+//
 // Energies do not depend on positions: dE/d(edge vector) is zero.
 #pragma once
 
@@ -34,8 +43,13 @@ class NativeLatticeModel {
 
   // energy[n_local], spin_grad[n_atoms x 3] (float64, resized here); throws
   // mlspin::Error with the descriptor's message on rejected inputs
+  // electrons[n_local] (resized here): n_i of contract 2 models at in.mu; nullptr for
+  // contract 1 models
   virtual void evaluate(const ModelInputs &in, std::vector<double> &energy, std::vector<double> &spin_grad,
-                        ModelTimings &timings) = 0;
+                        std::vector<double> *electrons, ModelTimings &timings) = 0;
+
+  // contract 2: N_e and dN_e/dmu of the centers at in.mu
+  virtual ElectronCount count_electrons(const ModelInputs &in, ModelTimings &timings) = 0;
 
   // the first layer in bfloat16 (float32 models on CPUs with AVX512-BF16); false with
   // `why` where it cannot be

@@ -225,7 +225,7 @@ struct TorchModel::Impl {
   std::unique_ptr<NativeLatticeModel> native;
   std::string native_reason;
   bool use_native = true;
-  std::vector<double> native_energy, native_spin_grad, native_edge_grad;
+  std::vector<double> native_energy, native_spin_grad, native_edge_grad, native_electrons;
   ModelResults results;
   bool finite = true;
   ModelTimings timings;
@@ -263,11 +263,7 @@ TorchModel::TorchModel(const std::string &bytes, const std::string &file) : impl
   impl_->module.eval();
   // gradients are taken with respect to the inputs only
   for (auto p : impl_->module.parameters()) p.set_requires_grad(false);
-  // the native path knows contract 1 only; models with the mu input run their forward()
-  if (impl_->meta.takes_mu)
-    impl_->native_reason = "the model takes the chemical potential (contract 2), which the native path does not";
-  else
-    impl_->native = NativeLatticeModel::create(impl_->module, extra["mlspin.json"], impl_->native_reason);
+  impl_->native = NativeLatticeModel::create(impl_->module, extra["mlspin.json"], impl_->native_reason);
 }
 
 TorchModel::~TorchModel() = default;
@@ -372,7 +368,7 @@ void TorchModel::Impl::convert(const ModelInputs &in, const torch::Tensor &energ
 void TorchModel::Impl::evaluate_native(const ModelInputs &in, bool edge_gradient)
 {
   try {
-    native->evaluate(in, native_energy, native_spin_grad, timings);
+    native->evaluate(in, native_energy, native_spin_grad, meta.takes_mu ? &native_electrons : nullptr, timings);
   } catch (const Error &e) {
     fail(std::string("forward() failed: ") + e.what());
   } catch (const c10::Error &e) {
@@ -387,6 +383,13 @@ void TorchModel::Impl::evaluate_native(const ModelInputs &in, bool edge_gradient
   for (int64_t k = 0; k < in.n_local; k++) sum += native_energy[k];
   results.energy = sum;
   finite = std::isfinite(sum) && all_finite(results.spin_grad, 3 * in.n_atoms);
+  results.electrons = 0.0;
+  results.atom_electrons = nullptr;
+  if (meta.takes_mu) {
+    for (int64_t k = 0; k < in.n_local; k++) results.electrons += native_electrons[k];
+    if (in.atom_electrons) results.atom_electrons = native_electrons.data();
+    finite = finite && std::isfinite(results.electrons);
+  }
   timings.convert += seconds_since(start);
   timings.calls++;
 }
@@ -463,6 +466,15 @@ ElectronCount TorchModel::count_electrons(const ModelInputs &in)
   if (!m.meta.takes_mu) m.fail("count_electrons() needs a contract 2 model (mu input)");
   if (in.n_atoms < in.n_local || in.n_local < 0 || in.n_edges < 0)
     m.fail("count_electrons() called with inconsistent sizes");
+  if (m.native && m.use_native) {
+    try {
+      return m.native->count_electrons(in, m.timings);
+    } catch (const Error &e) {
+      m.fail(std::string("electron numbers failed: ") + e.what());
+    } catch (const c10::Error &e) {
+      m.fail(std::string("electron numbers failed: ") + e.what_without_backtrace());
+    }
+  }
   auto start = Clock::now();
   torch::Tensor spin, edge_vec;
   torch::Tensor energies = m.forward(in, spin, edge_vec, false, /*spin_gradient=*/false);
@@ -530,7 +542,7 @@ size_t TorchModel::memory_bytes() const
   size_t bytes = 0;
   for (const auto *t : {&impl_->energy, &impl_->spin_grad, &impl_->edge_grad})
     if (t->defined()) bytes += t->nbytes();
-  for (const auto *v : {&impl_->native_energy, &impl_->native_spin_grad, &impl_->native_edge_grad})
+  for (const auto *v : {&impl_->native_energy, &impl_->native_spin_grad, &impl_->native_edge_grad, &impl_->native_electrons})
     bytes += v->capacity() * sizeof(double);
   return bytes;
 }

@@ -155,6 +155,59 @@ void expect_native_matches_torchscript(const std::string &path, const Lattice &l
   EXPECT_GT(max_abs(std::vector<double>(native.spin_grad.begin() + 3 * c.n_local, native.spin_grad.end())), 0.0);
 }
 
+// Contract 2 (the mu input) at a chemical potential: grand potentials, dE/dS, n_i, and
+// the count N_e, dN_e/dmu of count_electrons()
+struct MuResults {
+  std::vector<double> energy, spin_grad, electrons;
+  double total_electrons = 0.0;
+  ElectronCount count;
+};
+
+MuResults evaluate_mu(TorchModel &model, const Config &c, double mu, bool native)
+{
+  model.set_native(native);
+  ModelInputs in = c.inputs();
+  in.mu = mu;
+  in.atom_electrons = true;
+  MuResults out;
+  const auto &r = model.evaluate(in, false);
+  EXPECT_TRUE(model.last_results_finite());
+  out.energy.assign(r.atom_energy, r.atom_energy + c.n_local);
+  out.spin_grad.assign(r.spin_grad, r.spin_grad + 3 * c.n_atoms);
+  EXPECT_NE(r.atom_electrons, nullptr);
+  if (r.atom_electrons) out.electrons.assign(r.atom_electrons, r.atom_electrons + c.n_local);
+  out.total_electrons = r.electrons;
+  out.count = model.count_electrons(in);
+  return out;
+}
+
+void expect_near_rel(double a, double b, double rel, const char *what)
+{
+  ASSERT_NE(b, 0.0) << what;
+  EXPECT_LE(std::fabs(a - b), rel * std::fabs(b)) << what << ": " << a << " against " << b;
+}
+
+// native against TorchScript at mu inside, below and above the standardisation centre:
+// the count's N_e and dN_e/dmu by forward mode against TorchScript's backward passes
+void expect_native_mu_matches_torchscript(const std::string &path, const Lattice &lat, int L1, int L2, unsigned seed,
+                                          double rel = 1e-12)
+{
+  auto model = load(path);
+  ASSERT_TRUE(model->metadata().takes_mu);
+  ASSERT_TRUE(model->native()) << model->native_reason();
+  const Config c = patch(lat, L1, L2, model->metadata().cutoff, seed);
+  for (double mu : {-2.5, -0.5, 1.7}) {
+    const MuResults script = evaluate_mu(*model, c, mu, false);
+    const MuResults native = evaluate_mu(*model, c, mu, true);
+    expect_close(native.energy, script.energy, rel, "grand potentials");
+    expect_close(native.spin_grad, script.spin_grad, rel, "dOmega/dS");
+    expect_close(native.electrons, script.electrons, rel, "n_i");
+    expect_near_rel(native.total_electrons, script.total_electrons, rel, "N_e of evaluate()");
+    expect_near_rel(native.count.electrons, script.count.electrons, rel, "N_e of count_electrons()");
+    expect_near_rel(native.count.slope, script.count.slope, 10 * rel, "dN_e/dmu");
+  }
+}
+
 // native message: "model file 'x': forward() failed: <text>"; TorchScript's ends in
 // the same <text> after the interpreter's traceback
 void expect_same_error(TorchModel &model, const Config &c, const std::string &expected)
@@ -334,4 +387,69 @@ TEST(NativeLattice, Bf16IsRefusedForFloat64Models)
   std::string why;
   EXPECT_FALSE(model->set_bf16(true, why));
   EXPECT_NE(why.find("float64"), std::string::npos) << why;
+}
+
+/* ---------------------------------------------------------------------- */
+// contract 2: models with the mu input on the native path
+
+TEST(NativeLattice, MuModelsMatchTorchScript)
+{
+  expect_native_mu_matches_torchscript(test_model("lattice_square_mu.pt"), kSquare, 9, 7, 11);
+  expect_native_mu_matches_torchscript(test_model("lattice_triangular_mu.pt"), kTriangular, 8, 9, 12);
+  expect_native_mu_matches_torchscript(test_model("lattice_square_mu_softplus.pt"), kSquare, 7, 5, 13);
+  expect_native_mu_matches_torchscript(test_model("lattice_square_mu_gelu.pt"), kSquare, 7, 5, 14);
+}
+
+TEST(NativeLattice, Float32MuModelMatchesTorchScript)
+{
+  expect_native_mu_matches_torchscript(test_model("lattice_square_mu_f32.pt"), kSquare, 9, 7, 15, 2e-5);
+}
+
+// dN_e/dmu of the count against a central difference of counts (step 1e-4: error of
+// order h^2 times the third derivative, far below the 1e-6 bound for these networks)
+TEST(NativeLattice, MuModelSlopeIsTheDerivativeOfTheCount)
+{
+  auto model = load(test_model("lattice_square_mu.pt"));
+  const Config c = patch(kSquare, 9, 7, model->metadata().cutoff, 16);
+  ModelInputs in = c.inputs();
+  const double h = 1e-4;
+  for (double mu : {-1.9, 0.4}) {
+    in.mu = mu + h;
+    const double up = model->count_electrons(in).electrons;
+    in.mu = mu - h;
+    const double down = model->count_electrons(in).electrons;
+    in.mu = mu;
+    expect_near_rel((up - down) / (2 * h), model->count_electrons(in).slope, 1e-6, "dN_e/dmu");
+  }
+}
+
+// the first layer kept between calls follows the spins: a change of one spin after a
+// count gives the count and evaluation of the new spins
+TEST(NativeLattice, MuModelKeptFirstLayerFollowsTheSpins)
+{
+  auto model = load(test_model("lattice_square_mu.pt"));
+  Config c = patch(kSquare, 9, 7, model->metadata().cutoff, 17);
+  const MuResults before = evaluate_mu(*model, c, 0.3, true);
+  for (int d = 0; d < 3; d++) c.spin[3 * 5 + d] = -c.spin[3 * 5 + d];
+  const MuResults after = evaluate_mu(*model, c, 0.3, true);
+  const MuResults script = evaluate_mu(*model, c, 0.3, false);
+  EXPECT_GT(std::fabs(after.count.electrons - before.count.electrons), 1e-9) << "the flipped spin changed nothing";
+  expect_near_rel(after.count.electrons, script.count.electrons, 1e-12, "N_e after the change");
+  expect_close(after.spin_grad, script.spin_grad, 1e-12, "dOmega/dS after the change");
+}
+
+// bf16 yes with the mu input: the count and the evaluation share the bfloat16 first
+// layer, so they agree to float32 round-off; both within the bf16 bound of float32
+TEST(NativeLattice, Bf16MuModelCountAgreesWithItsEvaluation)
+{
+  auto model = load(test_model("lattice_square_mu_f32.pt"));
+  const Config c = patch(kSquare, 13, 11, model->metadata().cutoff, 18);
+  const MuResults f32 = evaluate_mu(*model, c, 0.6, true);
+  std::string why;
+  if (!model->set_bf16(true, why)) GTEST_SKIP() << why;
+  const MuResults low = evaluate_mu(*model, c, 0.6, true);
+  expect_near_rel(low.count.electrons, low.total_electrons, 1e-6, "count against evaluation, bf16");
+  expect_close(low.electrons, f32.electrons, 1e-2, "bf16 n_i");
+  expect_close(low.spin_grad, f32.spin_grad, 1e-2, "bf16 dOmega/dS");
+  EXPECT_NE(low.count.electrons, f32.count.electrons) << "bf16 yes changed nothing";
 }

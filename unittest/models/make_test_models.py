@@ -280,15 +280,21 @@ def lattice_models():
     from mlspin_train.export import make_metadata, save_model
     from mlspin_train.model import build_model
 
+    # the _mu models take the chemical potential (contract 2, MLSpinMuModel)
     specs = [
         ("lattice_square.pt", "square", 2.3, 2.0, "silu", ["float64", "float32"]),
         ("lattice_triangular.pt", "triangular", 2.1, 1.8, "tanh", ["float64"]),
         ("lattice_square_softplus.pt", "square", 1.5, 1.0, "softplus", ["float64"]),
         ("lattice_triangular_gelu.pt", "triangular", 1.8, 1.0, "gelu", ["float64"]),
+        ("lattice_square_mu.pt", "square", 2.3, 2.0, "silu", ["float64", "float32"]),
+        ("lattice_triangular_mu.pt", "triangular", 1.8, 1.0, "tanh", ["float64"]),
+        ("lattice_square_mu_softplus.pt", "square", 1.5, 1.0, "softplus", ["float64"]),
+        ("lattice_square_mu_gelu.pt", "square", 1.5, 1.0, "gelu", ["float64"]),
     ]
     for seed, (name, lattice, radius, cross, activation, dtypes) in enumerate(specs):
         torch.manual_seed(100 + seed)
-        config = {"species": ["site"], "hidden": [12, 8], "activation": activation,
+        takes_mu = "_mu" in name
+        config = {"species": ["site"], "hidden": [12, 8], "activation": activation, "mu_input": takes_mu,
                   "descriptor": {"kind": "lattice", "lattice": lattice, "radius": radius, "cross_radius": cross}}
         model = build_model(config)
         n = model.descriptor.n_features
@@ -298,6 +304,12 @@ def lattice_models():
             model.energy_shift.fill_(-0.7)
             model.energy_scale.fill_(0.4)
             model.magnitude_coef.fill_(-0.35)
+            if takes_mu:
+                model.mu_mean.fill_(-0.5)
+                model.mu_scale.fill_(1.3)
+                model.density_shift.fill_(0.9)
+                model.compressibility.fill_(0.25)
+                model.mu_range.copy_(torch.tensor([-3.0, 2.0], dtype=torch.float64))
         meta = make_metadata(model, "lj", {}, {}, {}, f"lattice test model ({lattice}, {activation})")
         for dtype in dtypes:
             path = name if dtype == "float64" else name.replace(".pt", "_f32.pt")
