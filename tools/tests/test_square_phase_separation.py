@@ -209,3 +209,26 @@ def test_example_dump_feeds_analyze(example_run, monkeypatch):
     assert all(r["hole_density"] == pytest.approx(1 - 2 * FILLING, abs=1e-5) for r in run["snapshots"])
     for name in ("out_growth.png", "out_maps_canonical.png"):
         assert os.path.getsize(name) > 1000
+
+
+def test_run_script_with_auto_mu(example_run, tmp_path):
+    """run.sh on 8 x 8, one rank: the canonical run, then the fixed-mu run at the mean mu
+    of the canonical run's second half (MU=auto), then analyze.py; a second call repeats
+    nothing."""
+    folder, _ = example_run
+    env = dict(os.environ, **MPI_ENV, OMP_NUM_THREADS="1", L="8", STEPS="8", EVERY="2", NP="1",
+               MU="auto", MODEL=os.path.join(folder, "canonical.pt"), SPECIES="A", LMP=LMP, OUT=str(tmp_path))
+    script = os.path.join(EXAMPLE, "run.sh")
+    res = subprocess.run(["bash", script], capture_output=True, text=True, timeout=300, env=env)
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
+    canonical = np.loadtxt(tmp_path / f"canonical_f{FILLING}.thermo", ndmin=2)
+    mu = f"{canonical[len(canonical) // 2:, 3].mean():.6f}"
+    fixed = np.loadtxt(tmp_path / f"mu{mu}.thermo", ndmin=2)
+    assert len(canonical) == len(fixed) == 5
+    np.testing.assert_allclose(canonical[:, 4], 2 * FILLING * 64, rtol=1e-10, atol=0)
+    np.testing.assert_array_equal(fixed[:, 3], float(mu))
+    assert np.ptp(fixed[:, 4]) > 0  # at fixed mu the electron number is not conserved
+    with open(tmp_path / "square_ps.json") as fh:
+        assert [r["label"] for r in json.load(fh)["runs"]] == [f"canonical_f{FILLING}", f"mu{mu}"]
+    again = subprocess.run(["bash", script], capture_output=True, text=True, timeout=300, env=env)
+    assert again.returncode == 0 and again.stdout.count("already done") == 2, again.stdout[-2000:]
