@@ -11,7 +11,8 @@ their NAME.thermo tables (time, mu, N_e). Per snapshot:
     threshold 0 by default, i.e. a site is FM when its local FM order exceeds its Neel
     order). Clusters smaller than --min-area sites are not counted.
   - their number, the area-weighted mean area A_w = sum a^2 / sum a and the linear size
-    R = sqrt(A_w), and the fraction of sites in clusters;
+    R = sqrt(A_w), the fraction of sites in clusters, and how many clusters wind around
+    the torus ("wind": such a cluster's size is set by the lattice, not by coarsening);
   - holes: n_i is the local electron number of compute mlspin/electrons, both spin
     orientations (filling f per site and spin orientation: N_e = sum n_i = 2 f N, so
     n_i = 1 at half filling), and h_i = 1 - n_i the holes per site measured from half
@@ -128,6 +129,41 @@ def _flood(mask, labels, start, lx, ly):
     return area
 
 
+def wrapping(labels, count):
+    """For each of count clusters, whether it winds around the torus (then its size is
+    bounded by the lattice, not set by coarsening). A cluster winds around it when a
+    breadth-first walk over it, carrying unwrapped coordinates, reaches one of its
+    sites at two positions that differ by a lattice period."""
+    lx, ly = labels.shape
+    unwrapped = {}
+    winds = np.zeros(count, dtype=bool)
+    for start in zip(*np.nonzero(labels >= 0)):
+        if start in unwrapped:
+            continue
+        unwrapped[start] = start
+        winds[labels[start]] |= _walk(labels, unwrapped, start, lx, ly)
+    return winds
+
+
+def _walk(labels, unwrapped, start, lx, ly):
+    """Unwrapped breadth-first walk over the cluster of start; True if it closes on itself
+    across a period."""
+    label, queue, closes = labels[start], deque([start]), False
+    while queue:
+        site = queue.popleft()
+        ux, uy = unwrapped[site]
+        for dx, dy in ((1, 0), (-1, 0), (0, 1), (0, -1)):
+            other = ((site[0] + dx) % lx, (site[1] + dy) % ly)
+            if labels[other] != label:
+                continue
+            if other not in unwrapped:
+                unwrapped[other] = (ux + dx, uy + dy)
+                queue.append(other)
+            elif unwrapped[other] != (ux + dx, uy + dy):
+                closes = True
+    return closes
+
+
 def cluster_sizes(areas, min_area=1):
     """Number of clusters, area-weighted mean area sum a^2/sum a and R = sqrt of it
     (clusters of at least min_area sites; NaN sizes when there are none)."""
@@ -155,7 +191,9 @@ def analyse_snapshot(grids, threshold, min_area):
     kept = np.isin(labels, np.nonzero(areas >= min_area)[0])
     count, weighted, radius = cluster_sizes(areas, min_area)
     holes, n_std, inside = hole_summary(grids["n"], kept)
-    row = {"clusters": count, "area_weighted": weighted, "R": radius, "fm_fraction": float(kept.mean()),
+    winding = int(wrapping(labels, len(areas))[areas >= min_area].sum())
+    row = {"clusters": count, "area_weighted": weighted, "R": radius, "winding": winding,
+           "fm_fraction": float(kept.mean()),
            "hole_density": holes, "n_std": n_std, "holes_in_fm": inside,
            "neel_mean": float(grids["neel"].mean()), "fm_mean": float(grids["fm"].mean())}
     return row, labels
@@ -167,7 +205,7 @@ def analyse_run(dump, label, args, keep_steps):
     thermo = read_thermo(os.path.splitext(dump)[0] + ".thermo")
     rows, kept, last = [], {}, None
     print(f"{label}: {dump}")
-    print(f"{'step':>8} {'time':>8} {'mu':>10} {'N_e':>12} {'clusters':>8} {'R':>7} {'FM frac':>8} "
+    print(f"{'step':>8} {'time':>8} {'mu':>10} {'N_e':>12} {'clusters':>8} {'R':>7} {'wind':>4} {'FM frac':>8} "
           f"{'<h>':>8} {'std n':>7} {'h in FM':>8}", flush=True)
     for step, lengths, columns, origin in read_dump(dump):
         grids = to_grid(columns, lengths, origin)
@@ -175,7 +213,7 @@ def analyse_run(dump, label, args, keep_steps):
         time, mu, ne = thermo.get(step, (step * args.dt, float("nan"), float("nan")))
         row = dict(step=step, time=float(time), mu=float(mu), N_e=float(ne), **row)
         rows.append(row)
-        print(f"{step:8d} {time:8.1f} {mu:10.5f} {ne:12.6f} {row['clusters']:8d} {row['R']:7.2f} "
+        print(f"{step:8d} {time:8.1f} {mu:10.5f} {ne:12.6f} {row['clusters']:8d} {row['R']:7.2f} {row['winding']:4d} "
               f"{row['fm_fraction']:8.4f} {row['hole_density']:8.5f} {row['n_std']:7.4f} {row['holes_in_fm']:8.3f}",
               flush=True)
         last = (step, time, grids, labels)

@@ -85,6 +85,8 @@ def test_clusters_of_two_squares(flip):
     expected = [square_sites(8, 8, 5), square_sites(L - 3, L - 2, 7)]
     found = [{tuple(p) for p in np.argwhere(labels == c)} for c in range(len(areas))]
     assert sorted(found, key=len) == expected
+    # crossing the boundaries is not winding around the torus
+    assert not analyze.wrapping(labels, len(areas)).any()
     count, weighted, radius = analyze.cluster_sizes(areas)
     assert count == 2
     assert weighted == pytest.approx((25 ** 2 + 49 ** 2) / (25 + 49), rel=1e-14)
@@ -112,6 +114,28 @@ def test_threshold_and_a_stripe():
     assert not analyze.fm_mask(n_order, f_order).any()
     labels, areas = analyze.label_clusters(analyze.fm_mask(n_order, f_order, threshold=-0.1))
     assert areas.tolist() == [L * L]
+    assert analyze.wrapping(labels, 1).tolist() == [True]
+
+
+def test_winding_clusters():
+    """A band across the whole lattice in x winds around the torus, so does a diagonal
+    staircase; a ring-shaped cluster (holes inside) that crosses both boundaries and
+    a band with one gap do not."""
+    band = np.zeros((L, L), dtype=bool)
+    band[:, 5:8] = True
+    gap = band.copy()
+    gap[10, 5:8] = False
+    ring = np.zeros((L, L), dtype=bool)
+    for k in range(-4, 5):
+        for m in (-4, 4):
+            ring[k % L, m % L] = ring[m % L, k % L] = True
+    stairs = np.zeros((L, L), dtype=bool)
+    for k in range(L):
+        stairs[k, k] = stairs[(k + 1) % L, k] = True
+    for mask, winds in ((band, True), (gap, False), (ring, False), (stairs, True)):
+        labels, areas = analyze.label_clusters(mask)
+        assert len(areas) == 1
+        assert analyze.wrapping(labels, 1).tolist() == [winds]
 
 
 def test_single_sites_and_diagonal_neighbours_are_separate_clusters():
