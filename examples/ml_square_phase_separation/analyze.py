@@ -200,8 +200,8 @@ def analyse_snapshot(grids, threshold, min_area):
 
 
 def analyse_run(dump, label, args, keep_steps):
-    """Table rows of every snapshot of one dump; the grids of the snapshots in keep_steps
-    (all when keep_steps is None are not kept: the last one always is)."""
+    """The run's table (one row per snapshot of the dump) and, for the maps, the grids
+    and cluster labels of the snapshots whose steps are in keep_steps and of the last."""
     thermo = read_thermo(os.path.splitext(dump)[0] + ".thermo")
     rows, kept, last = [], {}, None
     print(f"{label}: {dump}")
