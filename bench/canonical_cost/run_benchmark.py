@@ -14,6 +14,9 @@ evaluation. Two contract 2 models:
             four invariant sums over the neighbours within 2.1 a (12 neighbours):
             the cost of a small trained model, with mu entering after the network
 
+Further models (e.g. a shipped contract 2 potential, on the native path) with --model
+PATH (their species --species, their filling --model-filling); --no-builtin skips the two
+above.
 For each model: `filling 0.4` and `mu m` with m the mu that filling run ended at, the
 same warm-up and timed run; the best loop time of --repeat runs is reported. Cost per
 spin and evaluation = loop time / (spins x steps x 2). The canonical runs also report
@@ -43,7 +46,7 @@ set group all spin/atom/random 31415 1.0
 neighbor 0.3 bin
 neigh_modify every 1000000 check no
 pair_style mlspin {electrons} timers yes
-pair_coeff * * {model} A
+pair_coeff * * {model} {species}
 compute el all mlspin/electrons
 fix llg all llg alpha 0.1 integrator sib
 timestep 0.003
@@ -110,6 +113,10 @@ def main():
     p.add_argument("--ranks", type=int, default=1)
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--filling", type=float, default=0.4)
+    p.add_argument("--model", action="append", default=[], help="another contract 2 model file (repeatable)")
+    p.add_argument("--species", default="site", help="species of the --model files (pair_coeff)")
+    p.add_argument("--model-filling", type=float, default=0.485, help="filling of the --model runs")
+    p.add_argument("--no-builtin", action="store_true", help="only the --model files")
     a = p.parse_args()
     lmp = os.path.join(a.build, "lmp")
     with tempfile.TemporaryDirectory() as work:
@@ -125,15 +132,18 @@ def main():
               f"best of {a.repeat}\n")
         print("| model | mode | loop s | us per spin and evaluation | electron counts per evaluation | ratio |")
         print("|---|---|---|---|---|---|")
-        for name in ("analytic", "mlp"):
-            model = os.path.join(models, "canonical.pt" if name == "analytic" else "mlp.pt")
+        cases = [] if a.no_builtin else [("analytic", os.path.join(models, "canonical.pt"), "A", a.filling),
+                                          ("mlp", os.path.join(models, "mlp.pt"), "A", a.filling)]
+        cases += [(os.path.relpath(m, ROOT), os.path.abspath(m), a.species, a.model_filling) for m in a.model]
+        for name, model, species, filling in cases:
             results = {}
             mu_end = None
             for mode in ("filling", "mu"):
-                electrons = f"filling {a.filling}" if mode == "filling" else f"mu {mu_end:.12g}"
+                electrons = f"filling {filling}" if mode == "filling" else f"mu {mu_end:.12g}"
                 best = None
                 for _ in range(a.repeat):
-                    text = INPUT.format(L=a.size, electrons=electrons, model=model, warmup=a.warmup, steps=a.steps)
+                    text = INPUT.format(L=a.size, electrons=electrons, model=model, species=species, warmup=a.warmup,
+                                        steps=a.steps)
                     loop, counts, mu = run(lmp, work, text, a.ranks)
                     if best is None or loop < best[0]:
                         best = (loop, counts)

@@ -16,6 +16,13 @@ number of quenches and of configuration sets.
 
 Evaluate a blind set once, after every choice about the model is made; it is not for
 choosing between models.
+
+Models with the mu input (contract 2) are evaluated at each snapshot's mu (the
+reference's), and the local electron numbers n_i against the reference's (dump column
+ne) are reported too. With --filling-solve, snapshots of a canonical reference
+(sd/tb ``filling f``) are instead evaluated at the model's own chemical potential,
+solved so that its N_e = sum_i n_i = 2fN, as pair_style mlspin ``filling f`` does in
+a run: the fields then carry the error of the model's mu as well.
 """
 
 import argparse
@@ -31,8 +38,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from mlspin_train.dataset import file_sha256, read_dataset  # noqa: E402
 from mlspin_train.evaluation import metrics, predict_items  # noqa: E402
 from mlspin_train.export import load_model  # noqa: E402
-from mlspin_train.graph import prepare  # noqa: E402
-from mlspin_train.physics import hbar_for, transverse  # noqa: E402
+from mlspin_train.graph import collate, prepare  # noqa: E402
+from mlspin_train.physics import hbar_for, predict, transverse  # noqa: E402
 from mlspin_train.runtime import set_threads  # noqa: E402
 
 # sufficient statistics of one unit's transverse components: count, sum and sum of
@@ -84,8 +91,35 @@ def bootstrap_r2(stats, strata=None, resamples=10000, seed=20261203, level=0.95)
     return float(low), float(high), values
 
 
-def evaluate_unit(module, meta, path):
-    """mlspin-train's metrics of one data set and its STATS row."""
+def model_electrons(module, item, mu, hbar):
+    """N_e = sum_i n_i of the model on one prepared snapshot at chemical potential mu."""
+    import torch
+
+    batch = collate([item])
+    batch.mu = torch.full_like(batch.mu, mu)
+    return float(predict(module, batch, hbar).density.sum())
+
+
+def solve_model_mu(module, item, n_target, mu_range, hbar, rtol=1e-12):
+    """The model's mu with N_e(mu) = n_target by bisection inside mu_range (N_e is
+    nondecreasing in mu); raises SystemExit when the range cannot reach the target."""
+    lo, hi = mu_range
+    n_lo, n_hi = model_electrons(module, item, lo, hbar), model_electrons(module, item, hi, hbar)
+    if not n_lo <= n_target <= n_hi:
+        raise SystemExit(f"the model's electron number {n_target:g} is outside [{n_lo:g}, {n_hi:g}], "
+                         f"its values at the ends of mu_range {mu_range}")
+    while hi - lo > 1e-13 * max(1.0, abs(lo)):
+        mid = 0.5 * (lo + hi)
+        n_mid = model_electrons(module, item, mid, hbar)
+        if abs(n_mid - n_target) <= rtol * n_target:
+            return mid
+        lo, hi = (mid, hi) if n_mid < n_target else (lo, mid)
+    return 0.5 * (lo + hi)
+
+
+def evaluate_unit(module, meta, path, filling_solve=False):
+    """mlspin-train's metrics of one data set, its STATS row and, with filling_solve,
+    the model's mu of each canonical snapshot against the reference's."""
     ds = read_dataset(path)
     if ds.units is not None and ds.units != meta["units"]:
         raise SystemExit(f"{path}: data in units {ds.units}, the model in {meta['units']}")
@@ -93,11 +127,22 @@ def evaluate_unit(module, meta, path):
     import torch
 
     dtype = torch.float64 if meta["dtype"] == "float64" else torch.float32
-    items = prepare(ds.frames, type_map, float(meta["cutoff"]), dtype=dtype)
-    pred = predict_items(module, items, hbar_for(meta["units"]))
+    takes_mu = "mu" in meta.get("inputs", [])
+    hbar = hbar_for(meta["units"])
+    items = prepare(ds.frames, type_map, float(meta["cutoff"]), dtype=dtype, mu_input=takes_mu)
+    mu_shift = []
+    if filling_solve and takes_mu:
+        for fr, item in zip(ds.frames, items):
+            if fr.filling is None:
+                continue
+            mu = solve_model_mu(module, item, 2.0 * fr.filling * fr.n_atoms, meta["mu_range"], hbar)
+            mu_shift.append(mu - fr.mu)
+            item["mu"] = torch.full_like(item["mu"], mu)
+    pred = predict_items(module, items, hbar)
     m = metrics(pred)
     row = unit_stats(transverse(pred["fm"], pred["spin"]).numpy(), transverse(pred["fm_ref"], pred["spin"]).numpy())
-    return ds, m, row
+    density_row = unit_stats(pred["density"].numpy(), pred["density_ref"].numpy()) if "density" in pred else None
+    return ds, m, row, mu_shift, density_row
 
 
 def markdown_table(units, pooled, by_kind):
@@ -127,31 +172,47 @@ def main(argv=None):
     p.add_argument("--stratify", action="store_true", help="resample within each kind of unit")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--markdown", action="store_true", help="also print the table of the model card")
+    p.add_argument("--filling-solve", action="store_true",
+                   help="mu models: canonical snapshots at the model's own mu (N_e = 2fN), as pair_style mlspin filling")
     args = p.parse_args(argv)
     if args.resamples < 1:
         p.error("--resamples must be positive")
 
     set_threads(args.threads)
     module, meta = load_model(args.model)
-    units, rows = [], []
+    units, rows, density_rows = [], [], []
     for path in args.data:
-        ds, m, row = evaluate_unit(module, meta, path)
+        ds, m, row, mu_shift, density_row = evaluate_unit(module, meta, path, args.filling_solve)
+        if density_row is not None:
+            density_rows.append(density_row)
         t = m["transverse_field"]
+        extra = {}
+        if "density" in m:
+            extra.update(density_r2=m["density"]["r2"], density_rmse=m["density"]["rmse"])
+        if mu_shift:
+            extra.update(model_mu_minus_reference=[float(x) for x in mu_shift])
         units.append({
             "name": ds.name, "kind": kind_of(ds.name), "snapshots": len(ds.frames),
             "atoms_per_snapshot": sorted({f.n_atoms for f in ds.frames}),
             "transverse_r2": t["r2"], "transverse_rmse": t["rmse"], "transverse_ref_std": t["ref_std"],
             "field_rmse": m["field"]["rmse"], "energy_per_atom_rmse": m.get("energy_per_atom", {}).get("rmse"),
-            "sha256": ds.summary()["sha256"],
+            "sha256": ds.summary()["sha256"], **extra,
         })
         rows.append(row)
-        print(f"{ds.name}: {len(ds.frames)} snapshots, transverse R2 {t['r2']:.5f} RMSE {t['rmse']:.4g}", flush=True)
+        more = f", density R2 {extra['density_r2']:.4f}" if "density_r2" in extra else ""
+        if mu_shift:
+            more += f", model mu - reference mu {np.mean(mu_shift):+.4f} (max |.| {np.max(np.abs(mu_shift)):.4f})"
+        print(f"{ds.name}: {len(ds.frames)} snapshots, transverse R2 {t['r2']:.5f} RMSE {t['rmse']:.4g}{more}", flush=True)
     rows = np.array(rows)
     strata = [u["kind"] for u in units] if args.stratify else None
     low, high, _ = bootstrap_r2(rows, strata, args.resamples, args.seed)
     pooled = {"transverse_r2": float(pooled_r2(rows.sum(0))), "transverse_rmse": pooled_rmse(rows),
               "ci95": [low, high], "resamples": args.resamples, "bootstrap_seed": args.seed,
-              "stratified": bool(args.stratify), "units": len(units)}
+              "stratified": bool(args.stratify), "units": len(units),
+              "filling_solve": bool(args.filling_solve)}
+    if density_rows:
+        pooled["density_r2"] = float(pooled_r2(np.array(density_rows).sum(0)))
+        pooled["density_r2_ci95"] = list(bootstrap_r2(np.array(density_rows), strata, args.resamples, args.seed)[:2])
     by_kind = {}
     for kind in sorted({u["kind"] for u in units}):
         sel = [i for i, u in enumerate(units) if u["kind"] == kind]
@@ -160,6 +221,9 @@ def main(argv=None):
                          "transverse_rmse": pooled_rmse(rows[sel]), "ci95": [lo, hi]}
     print(f"pooled over {len(units)} units: transverse R2 {pooled['transverse_r2']:.5f} "
           f"(95% bootstrap interval {low:.5f} - {high:.5f}), RMSE {pooled['transverse_rmse']:.4g}")
+    if density_rows:
+        dlo, dhi = pooled["density_r2_ci95"]
+        print(f"pooled density n_i R2 {pooled['density_r2']:.5f} (95% bootstrap interval {dlo:.5f} - {dhi:.5f})")
     if len(by_kind) > 1:
         for kind, k in by_kind.items():
             print(f"  {kind}: {k['units']} units, R2 {k['transverse_r2']:.5f} ({k['ci95'][0]:.5f} - {k['ci95'][1]:.5f})")

@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <type_traits>
 
@@ -468,22 +469,36 @@ template <typename T> class NativeLattice : public NativeLatticeModel {
     timings.forward += seconds_since(start);
   }
 
+  // The spins are compared exactly; the edges (about 50 per center) by a 64-bit hash of
+  // their bytes, so that no copy of them is kept (memory per spin)
+  static uint64_t edge_hash(const ModelInputs &in)
+  {
+    uint64_t h = 1469598103934665603ull;    // FNV-1a, 64 bit, over 8-byte words
+    const auto mix = [&h](const void *data, int64_t words) {
+      const auto *bytes = static_cast<const unsigned char *>(data);
+      for (int64_t k = 0; k < words; k++) {
+        uint64_t w;
+        std::memcpy(&w, bytes + 8 * k, 8);
+        h = (h ^ w) * 1099511628211ull;
+      }
+    };
+    mix(in.edge_index, 2 * in.n_edges);
+    mix(in.edge_vec, 3 * in.n_edges);
+    return h ^ static_cast<uint64_t>(in.n_edges);
+  }
+
   bool same_inputs(const ModelInputs &in) const
   {
-    const auto same = [](const auto &kept, const auto *now, int64_t size) {
-      return static_cast<int64_t>(kept.size()) == size &&
-          (size == 0 || std::memcmp(kept.data(), now, size * sizeof(*now)) == 0);
-    };
-    return in.n_local == key_n_local_ && same(key_spin_, in.spin, 3 * in.n_atoms) &&
-        same(key_edge_index_, in.edge_index, 2 * in.n_edges) && same(key_edge_vec_, in.edge_vec, 3 * in.n_edges);
+    return in.n_local == key_n_local_ && static_cast<int64_t>(key_spin_.size()) == 3 * in.n_atoms &&
+        (in.n_atoms == 0 || std::memcmp(key_spin_.data(), in.spin, 3 * in.n_atoms * sizeof(double)) == 0) &&
+        edge_hash(in) == key_edges_;
   }
 
   void remember_inputs(const ModelInputs &in)
   {
     key_n_local_ = in.n_local;
     key_spin_.assign(in.spin, in.spin + 3 * in.n_atoms);
-    key_edge_index_.assign(in.edge_index, in.edge_index + 2 * in.n_edges);
-    key_edge_vec_.assign(in.edge_vec, in.edge_vec + 3 * in.n_edges);
+    key_edges_ = edge_hash(in);
     layer1_valid_ = true;
   }
 
@@ -636,8 +651,8 @@ template <typename T> class NativeLattice : public NativeLatticeModel {
   std::vector<T> layer1_;
   bool layer1_valid_ = false;
   int64_t key_n_local_ = -1;
-  std::vector<double> key_spin_, key_edge_vec_;
-  std::vector<int64_t> key_edge_index_;
+  std::vector<double> key_spin_;
+  uint64_t key_edges_ = 0;
 };
 
 }    // namespace

@@ -423,9 +423,9 @@ TEST(NativeLattice, MuModelSlopeIsTheDerivativeOfTheCount)
   }
 }
 
-// the first layer kept between calls follows the spins: a change of one spin after a
-// count gives the count and evaluation of the new spins
-TEST(NativeLattice, MuModelKeptFirstLayerFollowsTheSpins)
+// the first layer kept between calls follows the inputs: a change of one spin, then
+// of the edges, after a count gives the count and evaluation of the new inputs
+TEST(NativeLattice, MuModelKeptFirstLayerFollowsTheInputs)
 {
   auto model = load(test_model("lattice_square_mu.pt"));
   Config c = patch(kSquare, 9, 7, model->metadata().cutoff, 17);
@@ -436,6 +436,15 @@ TEST(NativeLattice, MuModelKeptFirstLayerFollowsTheSpins)
   EXPECT_GT(std::fabs(after.count.electrons - before.count.electrons), 1e-9) << "the flipped spin changed nothing";
   expect_near_rel(after.count.electrons, script.count.electrons, 1e-12, "N_e after the change");
   expect_close(after.spin_grad, script.spin_grad, 1e-12, "dOmega/dS after the change");
+  // the same spins without the last edge (a neighbour fewer for its center)
+  const int64_t n_edges = static_cast<int64_t>(c.edge_vec.size() / 3);
+  c.edge_index.erase(c.edge_index.begin() + 2 * n_edges - 1);
+  c.edge_index.erase(c.edge_index.begin() + n_edges - 1);
+  c.edge_vec.resize(3 * (n_edges - 1));
+  const MuResults fewer = evaluate_mu(*model, c, 0.3, true);
+  const MuResults fewer_script = evaluate_mu(*model, c, 0.3, false);
+  EXPECT_GT(std::fabs(fewer.count.electrons - after.count.electrons), 1e-9) << "the dropped edge changed nothing";
+  expect_near_rel(fewer.count.electrons, fewer_script.count.electrons, 1e-12, "N_e without the edge");
 }
 
 // bf16 yes with the mu input: the count and the evaluation share the bfloat16 first
