@@ -100,17 +100,17 @@ def model_electrons(module, item, mu, hbar):
     return float(predict(module, batch, hbar).density.sum())
 
 
-def solve_model_mu(module, item, n_target, mu_range, hbar, rtol=1e-12):
-    """The model's mu with N_e(mu) = n_target by bisection inside mu_range (N_e is
-    nondecreasing in mu); raises SystemExit when the range cannot reach the target."""
+def solve_mu(electrons_at, n_target, mu_range, rtol=1e-12):
+    """mu with electrons_at(mu) = n_target by bisection inside mu_range (electrons_at is
+    nondecreasing, as N_e(mu)); SystemExit when the range cannot reach the target."""
     lo, hi = mu_range
-    n_lo, n_hi = model_electrons(module, item, lo, hbar), model_electrons(module, item, hi, hbar)
+    n_lo, n_hi = electrons_at(lo), electrons_at(hi)
     if not n_lo <= n_target <= n_hi:
-        raise SystemExit(f"the model's electron number {n_target:g} is outside [{n_lo:g}, {n_hi:g}], "
-                         f"its values at the ends of mu_range {mu_range}")
-    while hi - lo > 1e-13 * max(1.0, abs(lo)):
+        raise SystemExit(f"the electron number {n_target:g} is outside [{n_lo:g}, {n_hi:g}], "
+                         f"the model's values at the ends of mu_range {list(mu_range)}")
+    while hi - lo > 1e-14 * max(1.0, abs(lo)):
         mid = 0.5 * (lo + hi)
-        n_mid = model_electrons(module, item, mid, hbar)
+        n_mid = electrons_at(mid)
         if abs(n_mid - n_target) <= rtol * n_target:
             return mid
         lo, hi = (mid, hi) if n_mid < n_target else (lo, mid)
@@ -135,7 +135,8 @@ def evaluate_unit(module, meta, path, filling_solve=False):
         for fr, item in zip(ds.frames, items):
             if fr.filling is None:
                 continue
-            mu = solve_model_mu(module, item, 2.0 * fr.filling * fr.n_atoms, meta["mu_range"], hbar)
+            mu = solve_mu(lambda m: model_electrons(module, item, m, hbar), 2.0 * fr.filling * fr.n_atoms,
+                          meta["mu_range"])
             mu_shift.append(mu - fr.mu)
             item["mu"] = torch.full_like(item["mu"], mu)
     pred = predict_items(module, items, hbar)

@@ -7,6 +7,7 @@
 #   potentials/square_double_exchange_doped/regenerate.sh train    # only the training (data present)
 #   potentials/square_double_exchange_doped/regenerate.sh blind    # only the blind test (data + evaluation)
 #   potentials/square_double_exchange_doped/regenerate.sh blind-data # only the blind test's data
+#   potentials/square_double_exchange_doped/regenerate.sh llg      # ML-LLG against ED-LLG (llg-ed: only the ED runs)
 #
 # Environment: LMP, DATA, WORKERS, THREADS (see ../common/jobs.sh).
 # Not part of CI. Interrupted data generation continues where it stopped (NAME.done files).
@@ -105,4 +106,23 @@ if [ "$what" = all ] || [ "$what" = blind ] || [ "$what" = blind-data ]; then
   for s in "${BLIND_PS[@]}"; do UNITS+=("$DATA/blind_ps30_f485_s$s"); done
   for s in "${BLIND_Q[@]}"; do UNITS+=("$DATA/blind_q30_f485_s$s"); done
   $PY "$COMMON/heldout.py" --model "$HERE/model.pt" --out "$HERE/blind_test.json" --stratify --markdown --filling-solve "${UNITS[@]}"
+fi
+
+if [ "$what" = llg ] || [ "$what" = llg-ed ]; then
+  # ML-LLG against canonical ED-LLG (filling 0.485, kT 0.05) on 20x20 from the same random
+  # spins (seeds 121, 122: no training job uses them), t = 100, compared in the observables
+  # of the phase separation (compare_llg.py). ED: about 0.9 s per field evaluation, 30 CPU
+  # minutes per run.
+  SEEDS=(121 122)
+  for s in "${SEEDS[@]}"; do HAM=$(can 0.485) traj llg_ed20_s$s sq20.data $s 0.5 0.1 1000 50; done > jobs_llg_ed.txt
+  run_list jobs_llg_ed.txt
+  [ "$what" = llg-ed ] && exit 0
+  for s in "${SEEDS[@]}"; do
+    FIELD="-var pair mlspin -var ham 'forces no filling 0.485' -var coeff '$HERE/model.pt site' -var electrons yes" \
+      traj llg_ml20_s$s sq20.data $s 0.5 0.1 1000 50
+  done > jobs_llg_ml.txt
+  run_list jobs_llg_ml.txt
+  PAIRS=()
+  for s in "${SEEDS[@]}"; do PAIRS+=(--pair "$DATA/llg_ed20_s$s" "$DATA/llg_ml20_s$s"); done
+  $PY "$HERE/compare_llg.py" "${PAIRS[@]}" --json "$HERE/llg_ed_vs_ml.json" --plot "$HERE/llg_ed_vs_ml.png"
 fi

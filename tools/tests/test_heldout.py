@@ -5,6 +5,7 @@ import os
 import sys
 
 import numpy as np
+import pytest
 import torch
 
 COMMON = os.path.join(os.path.dirname(__file__), "..", "..", "potentials", "common")
@@ -73,3 +74,40 @@ def test_stratified_resamples_keep_a_lone_unit_of_its_kind():
     _, _, free = bootstrap_r2(stats, None, resamples=4000, seed=7)
     # a resample of quenches only is worse than any that holds the configuration set
     assert free.min() < stratified.min() - 0.01
+
+
+def test_solve_mu_meets_the_electron_number_and_refuses_an_unreachable_one():
+    from heldout import solve_mu
+
+    def electrons(mu):  # monotone, with the root at mu = atanh(0.3) / 2
+        return 100.0 + 10.0 * np.tanh(2.0 * mu)
+
+    mu = solve_mu(electrons, 103.0, (-3.0, 2.0), rtol=1e-13)
+    assert abs(electrons(mu) - 103.0) <= 1e-13 * 103.0
+    assert abs(mu - np.arctanh(0.3) / 2.0) < 1e-12
+    with pytest.raises(SystemExit, match="outside"):
+        solve_mu(electrons, 111.0, (-3.0, 2.0))
+
+
+def test_canonical_snapshot_at_the_models_own_mu(tmp_path):
+    """--filling-solve: a mu model on a canonical snapshot is evaluated where its own
+    N_e = 2fN, which is not the reference's mu."""
+    from heldout import model_electrons, solve_mu
+    from mlspin_train.dataset import Frame, planar_box
+    from mlspin_train.graph import prepare
+    from mlspin_train.lattice import make_lattice
+    from test_mu_model import mu_model
+
+    model = mu_model("lattice")
+    pos, box = make_lattice("square", 5, 5)
+    rng = np.random.default_rng(3)
+    spins = rng.normal(size=(len(pos), 3))
+    spins /= np.linalg.norm(spins, axis=1, keepdims=True)
+    frame = Frame(step=0, box=planar_box(box, 2), ids=np.arange(1, len(pos) + 1), types=np.ones(len(pos), np.int64),
+                  positions=pos, spin_dir=spins, spin_mag=np.ones(len(pos)), fm=np.zeros_like(spins), energy=0.0,
+                  extra={"ne": np.full(len(pos), 0.7)}, mu=-2.0, filling=0.35)
+    item = prepare([frame], {1: 0}, model.cutoff, mu_input=True)[0]
+    target = 2.0 * 0.35 * len(pos)
+    mu = solve_mu(lambda m: model_electrons(model, item, m, 1.0), target, (-3.0, -1.0))
+    assert abs(model_electrons(model, item, mu, 1.0) - target) <= 1e-12 * target
+    assert -3.0 < mu < -1.0 and abs(mu - frame.mu) > 1e-6
